@@ -1,0 +1,11 @@
+//! The `nhiwatch` command line: configuration, rule packs, replay, output.
+//!
+//! The binary (`main.rs`) only parses arguments and calls into here, so end-to-end tests drive
+//! the same code the binary runs.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod output;
+pub mod pack;
+pub mod replay;

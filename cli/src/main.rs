@@ -1,0 +1,114 @@
+//! `nhiwatch`: detect misuse of non-human identities in cloud audit logs.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use nhiwatch_cli::config::Config;
+use nhiwatch_cli::output::{write_alerts, Format};
+use nhiwatch_cli::pack::load_pack;
+use nhiwatch_cli::replay::{parse_time_arg, replay, ReplayOptions};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "nhiwatch", version, about = "Detect misuse of non-human identities in cloud audit logs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay CloudTrail archives (S3 layout, exports, JSON Lines, EventBridge, stdin) through
+    /// the detection engine and print alerts.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// Configuration file (TOML).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Rule directory (repeatable); replaces the built-in pack.
+    #[arg(long = "rules")]
+    rules: Vec<PathBuf>,
+    /// GeoIP database (MMDB; repeatable). Used by the baseline rules.
+    #[arg(long = "geoip")]
+    geoip: Vec<PathBuf>,
+    /// Write alerts here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Alert format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Only events at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    until: Option<String>,
+    /// Stop with an error at the first bad record.
+    #[arg(long)]
+    strict: bool,
+    /// Files, directories (CloudTrail S3 layout) or `-` for standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    for db in &args.geoip {
+        anyhow::ensure!(db.is_file(), "GeoIP database {}: no such file", db.display());
+    }
+    let mut rule_dirs = args.rules.clone();
+    if rule_dirs.is_empty() {
+        rule_dirs = config.rules.dirs.iter().map(PathBuf::from).collect();
+    }
+    let pack = Arc::new(load_pack(&rule_dirs)?);
+    let opts = ReplayOptions {
+        paths: args.paths,
+        strict: args.strict,
+        since: args.since.as_deref().map(parse_time_arg).transpose().context("--since")?,
+        until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
+        decode: Default::default(),
+        progress: std::io::stderr().is_terminal(),
+    };
+    let mut stderr = std::io::stderr().lock();
+    let report = replay(&opts, pack, config.engine_config()?, &mut stderr)?;
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            write_alerts(&report.alerts, args.format, &mut w)?;
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            write_alerts(&report.alerts, args.format, &mut w)?;
+        }
+    }
+    report.summary.write_to(&mut stderr)?;
+    stderr.flush()?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("NHIWATCH_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => run_replay(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nhiwatch: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

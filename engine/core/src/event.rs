@@ -1,0 +1,169 @@
+//! The normalized event: one audit record, whatever its source.
+
+use crate::identity::Identity;
+use crate::time::EventTime;
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+/// Which log source an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// AWS CloudTrail.
+    CloudTrail,
+}
+
+impl SourceKind {
+    /// The name used in rules (`source`) and alerts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CloudTrail => "cloudtrail",
+        }
+    }
+}
+
+/// Where a record was read from, so an analyst can open the original.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct SourceOffset {
+    /// File path as given (`-` for standard input).
+    pub file: Arc<str>,
+    /// 1-based line for line-oriented input (JSON Lines); the line a record starts on otherwise
+    /// when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 0-based index of the record within the file.
+    pub record: u64,
+}
+
+impl fmt::Display for SourceOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file),
+            None => write!(f, "{} record {}", self.file, self.record),
+        }
+    }
+}
+
+/// Where the call came from: an address, or an AWS service acting for the identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// A network address.
+    Ip(IpAddr),
+    /// An AWS service host (`ec2.amazonaws.com`) or `AWS Internal`.
+    Service(String),
+    /// Something else, kept as written.
+    Other(String),
+    /// No source address in the record.
+    Unknown,
+}
+
+impl Origin {
+    /// The address if the call came over the network from one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Self::Ip(ip) => Some(*ip),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ip(ip) => write!(f, "{ip}"),
+            Self::Service(s) | Self::Other(s) => f.write_str(s),
+            Self::Unknown => Ok(()),
+        }
+    }
+}
+
+/// Whether the call succeeded, and the error if it did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// `errorCode` (`AccessDenied`, `Client.UnauthorizedOperation`, …).
+    pub error_code: Option<String>,
+    /// `errorMessage`.
+    pub error_message: Option<String>,
+}
+
+impl Outcome {
+    /// True when the record carries no error.
+    pub fn is_success(&self) -> bool {
+        self.error_code.is_none()
+    }
+}
+
+/// The whole original record, kept as text and parsed only when a rule reads a raw field path.
+///
+/// Why lazy: most events only meet rules that look at normalized fields (action, service,
+/// identity); parsing every record into a JSON tree would dominate replay time.
+#[derive(Debug, Clone, Default)]
+pub struct RawRecord {
+    text: Box<str>,
+    parsed: OnceLock<Option<serde_json::Value>>,
+}
+
+impl RawRecord {
+    /// Wraps the record's JSON text.
+    pub fn new(text: impl Into<Box<str>>) -> Self {
+        Self { text: text.into(), parsed: OnceLock::new() }
+    }
+
+    /// The record as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The record as a JSON tree (parsed once, on first use). `None` if it is not valid JSON,
+    /// which a decoder never produces.
+    pub fn json(&self) -> Option<&serde_json::Value> {
+        self.parsed.get_or_init(|| serde_json::from_str(&self.text).ok()).as_ref()
+    }
+}
+
+impl PartialEq for RawRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+/// One normalized audit event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// When it happened (the record's own time).
+    pub time: EventTime,
+    /// Log source.
+    pub source: SourceKind,
+    /// Account the event was recorded in (`recipientAccountId`).
+    pub account: String,
+    /// Region (`awsRegion`).
+    pub region: String,
+    /// Service endpoint (`eventSource`, e.g. `iam.amazonaws.com`).
+    pub service: String,
+    /// API action (`eventName`).
+    pub action: String,
+    /// Unique id of the record (`eventID`).
+    pub event_id: String,
+    /// Who acted.
+    pub identity: Identity,
+    /// Source address or service host (`sourceIPAddress`).
+    pub origin: Origin,
+    /// `userAgent`.
+    pub user_agent: String,
+    /// Success or the error.
+    pub outcome: Outcome,
+    /// `readOnly`, when the record says.
+    pub read_only: Option<bool>,
+    /// `eventCategory` (`Management`, `Data`, `Insight`).
+    pub category: String,
+    /// `vpcEndpointId`.
+    pub vpc_endpoint_id: Option<String>,
+    /// `userIdentity.invokedBy`: the AWS service that made the call for the identity.
+    pub invoked_by: Option<String>,
+    /// The full original record, for raw field paths (`requestParameters.userName`).
+    pub raw: RawRecord,
+    /// Where it was read from.
+    pub offset: SourceOffset,
+}

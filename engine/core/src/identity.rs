@@ -1,0 +1,159 @@
+//! Identities: who acted, keyed so that every session of one role is one identity.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The stable id of an identity: a role ARN (never the session ARN), a user ARN, a service
+/// principal, an account id. Every event of one identity carries the same key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct IdentityKey(pub String);
+
+impl IdentityKey {
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IdentityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What kind of principal acted, as the log source names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum IdentityType {
+    /// A role session; the identity is the role.
+    AssumedRole,
+    /// An IAM user, with console password and/or access keys.
+    IAMUser,
+    /// The account root user.
+    Root,
+    /// An AWS service acting on the account's behalf (`invokedBy`).
+    AWSService,
+    /// Another AWS account (cross-account access).
+    AWSAccount,
+    /// A web identity (OIDC) federated principal.
+    WebIdentityUser,
+    /// A SAML federated principal.
+    SAMLUser,
+    /// A federated user from `GetFederationToken`.
+    FederatedUser,
+    /// An identity type the decoder did not recognise (kept, never dropped).
+    Unknown,
+}
+
+impl IdentityType {
+    /// The name used in alerts and rules (`identity.type`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AssumedRole => "AssumedRole",
+            Self::IAMUser => "IAMUser",
+            Self::Root => "Root",
+            Self::AWSService => "AWSService",
+            Self::AWSAccount => "AWSAccount",
+            Self::WebIdentityUser => "WebIdentityUser",
+            Self::SAMLUser => "SAMLUser",
+            Self::FederatedUser => "FederatedUser",
+            Self::Unknown => "Unknown",
+        }
+    }
+
+    /// Reads CloudTrail's `userIdentity.type`.
+    pub fn from_cloudtrail(text: &str) -> Self {
+        match text {
+            "AssumedRole" => Self::AssumedRole,
+            "IAMUser" => Self::IAMUser,
+            "Root" => Self::Root,
+            "AWSService" => Self::AWSService,
+            "AWSAccount" => Self::AWSAccount,
+            "WebIdentityUser" => Self::WebIdentityUser,
+            "SAMLUser" => Self::SAMLUser,
+            "FederatedUser" => Self::FederatedUser,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// Who acted in one event, with the facts the NHI classification reads.
+///
+/// The classification itself (`nhi`, `nhi_reason`) is filled by the engine, which also knows
+/// the configuration and what this identity did before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Stable id (role ARN, user ARN, service principal, account id).
+    pub key: IdentityKey,
+    /// Principal type.
+    pub kind: IdentityType,
+    /// Account that owns the identity (may differ from the event's account).
+    pub account: String,
+    /// Short readable name: role name, user name, service, `root`.
+    pub name: String,
+    /// Access key used for this call, if any (`AKIA…` long-lived, `ASIA…` temporary).
+    pub access_key_id: Option<String>,
+    /// Role session name (`i-0abc…` for instance profiles, a CI job id, a user's e-mail).
+    pub session_name: Option<String>,
+    /// True when the credentials came from web identity (OIDC) federation: EKS service
+    /// accounts, CI OIDC providers.
+    pub web_identity: bool,
+    /// True when the session came from SAML / SSO federation (a person at a desk).
+    pub saml: bool,
+    /// Whether the engine classified this identity as non-human.
+    pub nhi: bool,
+    /// Why the engine decided human or non-human, in words an analyst reads.
+    pub nhi_reason: String,
+}
+
+impl Identity {
+    /// An identity with no classification yet.
+    pub fn new(key: IdentityKey, kind: IdentityType, account: String, name: String) -> Self {
+        Self {
+            key,
+            kind,
+            account,
+            name,
+            access_key_id: None,
+            session_name: None,
+            web_identity: false,
+            saml: false,
+            nhi: false,
+            nhi_reason: String::new(),
+        }
+    }
+
+    /// True when the session name is an EC2 instance id, i.e. instance-profile credentials.
+    pub fn is_instance_profile_session(&self) -> bool {
+        self.session_name.as_deref().is_some_and(|s| {
+            s.strip_prefix("i-")
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+    }
+
+    /// True when a long-lived IAM user access key (`AKIA…`) signed the call.
+    pub fn uses_long_lived_key(&self) -> bool {
+        self.access_key_id.as_deref().is_some_and(|k| k.starts_with("AKIA"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_profile_sessions_are_recognised() {
+        let mut id = Identity::new(
+            IdentityKey("arn:aws:iam::1:role/web".into()),
+            IdentityType::AssumedRole,
+            "1".into(),
+            "web".into(),
+        );
+        id.session_name = Some("i-0a1b2c3d4e5f".into());
+        assert!(id.is_instance_profile_session());
+        id.session_name = Some("i-deploy".into());
+        assert!(!id.is_instance_profile_session());
+        id.session_name = Some("i-".into());
+        assert!(!id.is_instance_profile_session());
+    }
+}

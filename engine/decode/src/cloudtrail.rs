@@ -1,0 +1,418 @@
+//! One CloudTrail record (JSON text) into one [`Event`].
+//!
+//! The record is read into a borrowed, typed view of the fields the event model needs; the
+//! whole text is kept in the event so rules can still reach any raw path. EventBridge
+//! envelopes (`detail-type`, `detail`) are unwrapped here so every transport shares one path.
+
+use crate::bad::{BadReason, Note};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use nhiwatch_core::event::RawRecord;
+use nhiwatch_core::ip::parse_ip_lenient;
+use nhiwatch_core::{Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+
+/// A decoded record and what was repaired in it.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The event.
+    pub event: Event,
+    /// Repairs made (counted by the caller).
+    pub notes: Vec<Note>,
+}
+
+/// Why one record was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// For counting.
+    pub reason: BadReason,
+    /// In words, naming the field.
+    pub detail: String,
+}
+
+type Text<'a> = Option<Cow<'a, str>>;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    #[serde(borrow)]
+    event_time: Text<'a>,
+    #[serde(borrow)]
+    event_name: Text<'a>,
+    #[serde(borrow)]
+    event_source: Text<'a>,
+    #[serde(borrow)]
+    aws_region: Text<'a>,
+    #[serde(borrow)]
+    recipient_account_id: Text<'a>,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Text<'a>,
+    #[serde(rename = "sourceIPAddress", borrow)]
+    source_ip_address: Text<'a>,
+    #[serde(borrow)]
+    user_agent: Text<'a>,
+    #[serde(borrow)]
+    error_code: Text<'a>,
+    #[serde(borrow)]
+    error_message: Text<'a>,
+    #[serde(default, deserialize_with = "bool_or_text")]
+    read_only: Option<bool>,
+    #[serde(borrow)]
+    event_category: Text<'a>,
+    #[serde(borrow)]
+    vpc_endpoint_id: Text<'a>,
+    #[serde(borrow)]
+    user_identity: Option<UserIdentity<'a>>,
+    #[serde(rename = "detail-type", borrow)]
+    detail_type: Text<'a>,
+    #[serde(borrow)]
+    detail: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserIdentity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    principal_id: Text<'a>,
+    #[serde(borrow)]
+    arn: Text<'a>,
+    #[serde(borrow)]
+    account_id: Text<'a>,
+    #[serde(borrow)]
+    access_key_id: Text<'a>,
+    #[serde(borrow)]
+    user_name: Text<'a>,
+    #[serde(borrow)]
+    invoked_by: Text<'a>,
+    #[serde(borrow)]
+    identity_provider: Text<'a>,
+    #[serde(borrow)]
+    session_context: Option<SessionContext<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(borrow)]
+    session_issuer: Option<SessionIssuer<'a>>,
+    #[serde(borrow)]
+    web_id_federation_data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer<'a> {
+    #[serde(borrow)]
+    arn: Text<'a>,
+    #[serde(borrow)]
+    user_name: Text<'a>,
+    #[serde(borrow)]
+    account_id: Text<'a>,
+}
+
+fn bool_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B<'a> {
+        Bool(bool),
+        Text(&'a str),
+    }
+    Ok(match Option::<B<'de>>::deserialize(d)? {
+        Some(B::Bool(b)) => Some(b),
+        Some(B::Text(t)) => match t {
+            "true" | "True" => Some(true),
+            "false" | "False" => Some(false),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+/// Maximum EventBridge nesting followed (an envelope inside an envelope is not a record).
+const MAX_ENVELOPE_DEPTH: u8 = 1;
+
+/// Decodes one record (or an EventBridge envelope holding one).
+pub fn decode_record(text: &str, offset: SourceOffset) -> Result<Decoded, RecordError> {
+    decode_at_depth(text, offset, 0)
+}
+
+fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decoded, RecordError> {
+    let record: Record<'_> = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(e) => return Err(describe_error(text, e)),
+    };
+    if record.event_name.is_none() && record.detail_type.is_some() {
+        if let Some(detail) = record.detail {
+            if depth < MAX_ENVELOPE_DEPTH {
+                return decode_at_depth(detail.get(), offset, depth + 1);
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    let time_text = record.event_time.as_deref().ok_or_else(|| missing("eventTime"))?;
+    let action = record.event_name.as_deref().ok_or_else(|| missing("eventName"))?;
+    if action.is_empty() {
+        return Err(missing("eventName"));
+    }
+    let time = parse_event_time(time_text).ok_or_else(|| RecordError {
+        reason: BadReason::InvalidTime,
+        detail: format!("field 'eventTime': '{}' is not an RFC 3339 timestamp", truncate(time_text, 64)),
+    })?;
+    let account = owned(&record.recipient_account_id);
+    let event_id = match record.event_id.as_deref() {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => {
+            notes.push(Note::SynthesizedEventId);
+            content_id(text)
+        }
+    };
+    let origin = match record.source_ip_address.as_deref() {
+        None | Some("") => Origin::Unknown,
+        Some(s) => match parse_ip_lenient(s) {
+            Some(p) => {
+                if p.zero_padded {
+                    notes.push(Note::ZeroPaddedIp);
+                }
+                Origin::Ip(p.ip)
+            }
+            None if s == "AWS Internal" || s.ends_with(".amazonaws.com") => Origin::Service(s.to_string()),
+            None => Origin::Other(s.to_string()),
+        },
+    };
+    let invoked_by = record.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
+    let identity = identity_of(record.user_identity.as_ref(), &account);
+    Ok(Decoded {
+        event: Event {
+            time,
+            source: SourceKind::CloudTrail,
+            account,
+            region: owned(&record.aws_region),
+            service: owned(&record.event_source),
+            action: action.to_string(),
+            event_id,
+            identity,
+            origin,
+            user_agent: owned(&record.user_agent),
+            outcome: Outcome {
+                error_code: record.error_code.as_deref().filter(|s| !s.is_empty()).map(str::to_string),
+                error_message: record.error_message.as_deref().map(str::to_string),
+            },
+            read_only: record.read_only,
+            category: record.event_category.as_deref().unwrap_or("Management").to_string(),
+            vpc_endpoint_id: record.vpc_endpoint_id.as_deref().map(str::to_string),
+            invoked_by,
+            raw: RawRecord::new(text),
+            offset,
+        },
+        notes,
+    })
+}
+
+fn owned(t: &Text<'_>) -> String {
+    t.as_deref().unwrap_or_default().to_string()
+}
+
+fn missing(field: &str) -> RecordError {
+    RecordError { reason: BadReason::MissingField, detail: format!("missing field '{field}'") }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// A stable id for a record without `eventID`: a hash of its text.
+fn content_id(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("nhiwatch-{hex}")
+}
+
+/// Re-reads a record that failed to decode to name the field at fault.
+fn describe_error(text: &str, err: serde_json::Error) -> RecordError {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Data => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let path = match serde_path_to_error::deserialize::<_, Record<'_>>(&mut de) {
+                Err(e) => e.path().to_string(),
+                Ok(_) => String::new(),
+            };
+            let top_level = path.is_empty() || path == "." || !text.trim_start().starts_with('{');
+            let reason = if top_level { BadReason::UnknownShape } else { BadReason::WrongType };
+            let message = err.to_string();
+            let message = message.split(" at line").next().unwrap_or(&message);
+            if top_level {
+                RecordError { reason, detail: format!("not a CloudTrail record: {message}") }
+            } else {
+                RecordError { reason, detail: format!("field '{path}': {message}") }
+            }
+        }
+        Category::Eof => RecordError { reason: BadReason::Truncated, detail: format!("record ends early: {err}") },
+        Category::Syntax | Category::Io => RecordError { reason: BadReason::InvalidJson, detail: err.to_string() },
+    }
+}
+
+/// Reads CloudTrail's `eventTime` (RFC 3339; also `YYYY-MM-DD HH:MM:SS[.fff]` in UTC, as some
+/// exports write it).
+pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+/// Builds the identity: one stable key per principal, never per session.
+fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity {
+    let Some(u) = user else {
+        return Identity::new(IdentityKey("unknown".into()), IdentityType::Unknown, event_account.into(), "unknown".into());
+    };
+    let kind = IdentityType::from_cloudtrail(u.kind.as_deref().unwrap_or(""));
+    let arn = u.arn.as_deref().unwrap_or("");
+    let account = u.account_id.as_deref().filter(|a| !a.is_empty()).unwrap_or(event_account).to_string();
+    let issuer = u.session_context.as_ref().and_then(|c| c.session_issuer.as_ref());
+    let issuer_arn = issuer.and_then(|i| i.arn.as_deref()).filter(|a| !a.is_empty());
+    let (key, name, session_name) = match kind {
+        IdentityType::AssumedRole => {
+            let (role_arn, role_name, session) = role_of_session(arn, &account);
+            let key = issuer_arn.map(str::to_string).or(role_arn).unwrap_or_else(|| fallback_key(u, &account));
+            let name = issuer.and_then(|i| i.user_name.as_deref()).map(str::to_string).or(role_name).unwrap_or_default();
+            (key, name, session)
+        }
+        IdentityType::IAMUser => {
+            let name = u.user_name.as_deref().map(str::to_string).unwrap_or_else(|| last_segment(arn).to_string());
+            let key = if arn.is_empty() { format!("arn:aws:iam::{account}:user/{name}") } else { arn.to_string() };
+            (key, name, None)
+        }
+        IdentityType::Root => {
+            let key = if arn.is_empty() { format!("arn:aws:iam::{account}:root") } else { arn.to_string() };
+            (key, "root".to_string(), None)
+        }
+        IdentityType::AWSService => {
+            let svc = u.invoked_by.as_deref().unwrap_or("aws-service").to_string();
+            (svc.clone(), svc, None)
+        }
+        IdentityType::AWSAccount => {
+            let acct = u.account_id.as_deref().unwrap_or("unknown").to_string();
+            (format!("aws-account:{acct}"), acct, None)
+        }
+        IdentityType::WebIdentityUser | IdentityType::SAMLUser => {
+            let provider = u.identity_provider.as_deref().unwrap_or("");
+            let user = u.user_name.as_deref().or(u.principal_id.as_deref()).unwrap_or("");
+            let prefix = if kind == IdentityType::SAMLUser { "saml" } else { "web-identity" };
+            (format!("{prefix}:{provider}:{user}"), user.to_string(), None)
+        }
+        IdentityType::FederatedUser => {
+            let key = issuer_arn.unwrap_or(arn).to_string();
+            let name = issuer.and_then(|i| i.user_name.as_deref()).map(str::to_string).unwrap_or_else(|| last_segment(arn).to_string());
+            (key, name, Some(last_segment(arn).to_string()))
+        }
+        IdentityType::Unknown => (fallback_key(u, &account), u.user_name.as_deref().unwrap_or("unknown").to_string(), None),
+    };
+    let key = if key.is_empty() { fallback_key(u, &account) } else { key };
+    let mut id = Identity::new(IdentityKey(key), kind, account, name);
+    id.access_key_id = u.access_key_id.as_deref().filter(|k| !k.is_empty()).map(str::to_string);
+    id.session_name = session_name;
+    id.web_identity = kind == IdentityType::WebIdentityUser
+        || u.session_context.as_ref().is_some_and(|c| c.web_id_federation_data.is_some_and(|d| d.get() != "null" && d.get() != "{}"));
+    id.saml = kind == IdentityType::SAMLUser || id.name.starts_with("AWSReservedSSO_");
+    if let Some(i) = issuer {
+        if id.account.is_empty() {
+            id.account = i.account_id.as_deref().unwrap_or_default().to_string();
+        }
+    }
+    id
+}
+
+fn fallback_key(u: &UserIdentity<'_>, account: &str) -> String {
+    u.arn
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .or(u.principal_id.as_deref().filter(|p| !p.is_empty()))
+        .map_or_else(|| format!("unknown:{account}"), str::to_string)
+}
+
+fn last_segment(arn: &str) -> &str {
+    arn.rsplit(['/', ':']).next().unwrap_or(arn)
+}
+
+/// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` → (role ARN, role name, session name).
+fn role_of_session(arn: &str, account: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let Some(rest) = arn.split_once(":assumed-role/").map(|(_, r)| r) else {
+        return (None, None, None);
+    };
+    let (role, session) = match rest.split_once('/') {
+        Some((r, s)) => (r, Some(s.to_string())),
+        None => (rest, None),
+    };
+    let partition = arn.split(':').nth(1).unwrap_or("aws");
+    let acct = arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(account);
+    (Some(format!("arn:{partition}:iam::{acct}:role/{role}")), Some(role.to_string()), session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn off() -> SourceOffset {
+        SourceOffset { file: Arc::from("t.json"), line: Some(1), record: 0 }
+    }
+
+    #[test]
+    fn assumed_role_keys_on_the_role_not_the_session() {
+        let text = r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"ListUsers","eventSource":"iam.amazonaws.com","recipientAccountId":"111111111111","eventID":"e1","sourceIPAddress":"075.050.255.67",
+          "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111111111111:assumed-role/app-server/i-0abc123def4567890","accountId":"111111111111","accessKeyId":"ASIAXXXX",
+          "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111111111111:role/service/app-server","userName":"app-server","accountId":"111111111111"}}}}"#;
+        let d = decode_record(text, off()).expect("decodes");
+        assert_eq!(d.event.identity.key.as_str(), "arn:aws:iam::111111111111:role/service/app-server");
+        assert_eq!(d.event.identity.session_name.as_deref(), Some("i-0abc123def4567890"));
+        assert!(d.event.identity.is_instance_profile_session());
+        assert_eq!(d.event.origin.to_string(), "75.50.255.67");
+        assert_eq!(d.notes, vec![Note::ZeroPaddedIp]);
+    }
+
+    #[test]
+    fn role_without_issuer_is_derived_from_the_session_arn() {
+        let text = r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"X","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/ci/run-1"}}"#;
+        let d = decode_record(text, off()).expect("decodes");
+        assert_eq!(d.event.identity.key.as_str(), "arn:aws:iam::1:role/ci");
+        assert_eq!(d.notes, vec![Note::SynthesizedEventId]);
+    }
+
+    #[test]
+    fn eventbridge_envelopes_are_unwrapped() {
+        let text = r#"{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{"eventTime":"2026-03-14T02:47:12Z","eventName":"CreateUser","eventID":"e9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/svc","userName":"svc","accessKeyId":"AKIAX"}}}"#;
+        let d = decode_record(text, off()).expect("decodes");
+        assert_eq!(d.event.action, "CreateUser");
+        assert!(d.event.raw.text().starts_with("{\"eventTime\""));
+        assert!(d.event.identity.uses_long_lived_key());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = decode_record(r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":42}"#, off()).expect_err("wrong type");
+        assert_eq!(e.reason, BadReason::WrongType);
+        assert!(e.detail.contains("eventName"), "{}", e.detail);
+        let e = decode_record(r#"{"eventName":"X"}"#, off()).expect_err("no time");
+        assert_eq!(e.reason, BadReason::MissingField);
+        assert!(e.detail.contains("eventTime"));
+        let e = decode_record(r#"{"eventTime":"yesterday","eventName":"X"}"#, off()).expect_err("bad time");
+        assert_eq!(e.reason, BadReason::InvalidTime);
+        let e = decode_record(r#"{"eventTime":"2026-03-14T02:47:12Z","userIdentity":{"type":7}}"#, off()).expect_err("nested");
+        assert!(e.detail.contains("userIdentity.type"), "{}", e.detail);
+        let e = decode_record(r#"[1,2]"#, off()).expect_err("not a record");
+        assert_eq!(e.reason, BadReason::UnknownShape);
+    }
+}

@@ -1,0 +1,412 @@
+//! Finding records in a buffer: `{"Records":[…]}` (CloudTrail's S3 files), a top-level JSON
+//! array, JSON Lines, or a single object (a record or an EventBridge envelope).
+//!
+//! Broken input never costs the good records around it: JSON Lines are independent; in an
+//! array, records before a truncation or syntax error are kept (serde hands elements to our
+//! visitor one by one, so what was read survives the error). Bytes that are not UTF-8 are
+//! reported; in JSON Lines the line is dropped, in a document they are replaced (U+FFFD) so the
+//! rest of the file still decodes.
+
+use crate::bad::{BadReason, BadRecord, Note};
+use crate::cloudtrail::decode_record;
+use nhiwatch_core::{Event, SourceOffset};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// How records are laid out in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Framing {
+    /// Decide from the content.
+    #[default]
+    Auto,
+    /// One JSON document: `{"Records":[…]}`, an array, or one object.
+    Document,
+    /// One JSON value per line.
+    Lines,
+}
+
+/// Decoder limits.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Layout.
+    pub framing: Framing,
+    /// Largest record accepted, in bytes. CloudTrail caps records at 256 KiB; the default
+    /// leaves room for enriched exports.
+    pub max_record_bytes: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self { framing: Framing::Auto, max_record_bytes: 1 << 20 }
+    }
+}
+
+/// Everything found in one buffer.
+#[derive(Debug, Default)]
+pub struct DecodeOutput {
+    /// Good events, in the order found.
+    pub events: Vec<Event>,
+    /// Rejected records and unreadable stretches.
+    pub bad: Vec<BadRecord>,
+    /// Repairs, counted.
+    pub notes: BTreeMap<Note, u64>,
+    /// First record where each repair happened (for one report line per file).
+    pub first_note: BTreeMap<Note, SourceOffset>,
+}
+
+impl DecodeOutput {
+    fn push_record(&mut self, text: &str, offset: SourceOffset, opts: &DecodeOptions) {
+        if text.len() > opts.max_record_bytes {
+            self.bad.push(BadRecord {
+                offset,
+                reason: BadReason::TooLarge,
+                detail: format!("record of {} bytes exceeds the {} byte limit", text.len(), opts.max_record_bytes),
+            });
+            return;
+        }
+        match decode_record(text, offset.clone()) {
+            Ok(d) => {
+                for note in d.notes {
+                    *self.notes.entry(note).or_default() += 1;
+                    self.first_note.entry(note).or_insert_with(|| offset.clone());
+                }
+                self.events.push(d.event);
+            }
+            Err(e) => self.bad.push(BadRecord { offset, reason: e.reason, detail: e.detail }),
+        }
+    }
+}
+
+/// Decodes every record in `bytes`, read from `file`.
+pub fn decode_buffer(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions) -> DecodeOutput {
+    let mut out = DecodeOutput::default();
+    let framing = match opts.framing {
+        Framing::Auto => detect(bytes),
+        f => f,
+    };
+    match framing {
+        Framing::Lines => decode_lines(bytes, file, opts, &mut out),
+        _ => decode_document(bytes, file, opts, &mut out, 0),
+    }
+    out
+}
+
+fn first_non_ws(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| !b.is_ascii_whitespace())
+}
+
+/// JSON Lines when the first line holds one complete value and more content follows.
+fn detect(bytes: &[u8]) -> Framing {
+    let Some(start) = first_non_ws(bytes) else { return Framing::Document };
+    if bytes[start] != b'{' {
+        return Framing::Document;
+    }
+    let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+    let rest_has_content = first_non_ws(&bytes[end..]).is_some();
+    let first_line_complete = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[start..end]).is_ok();
+    if rest_has_content && first_line_complete {
+        Framing::Lines
+    } else if !rest_has_content || is_records_object(&bytes[start..]) {
+        Framing::Document
+    } else {
+        // A first line that is not a complete value: JSON Lines with a broken first line, or a
+        // pretty-printed object. A pretty-printed object's first line is `{` alone.
+        let first = bytes[start..end].iter().filter(|b| !b.is_ascii_whitespace()).count();
+        if first <= 1 { Framing::Document } else { Framing::Lines }
+    }
+}
+
+fn is_records_object(bytes: &[u8]) -> bool {
+    let Some(after_brace) = bytes.strip_prefix(b"{") else { return false };
+    let i = first_non_ws(after_brace).unwrap_or(after_brace.len());
+    after_brace[i..].starts_with(b"\"Records\"")
+}
+
+fn decode_lines(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut DecodeOutput) {
+    let mut line_no: u64 = 0;
+    let mut record: u64 = 0;
+    for line in bytes.split(|b| *b == b'\n') {
+        line_no += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if first_non_ws(line).is_none() {
+            continue;
+        }
+        let offset = SourceOffset { file: file.clone(), line: Some(line_no), record };
+        record += 1;
+        if line.len() > opts.max_record_bytes {
+            out.bad.push(BadRecord {
+                offset,
+                reason: BadReason::TooLarge,
+                detail: format!("line of {} bytes exceeds the {} byte record limit", line.len(), opts.max_record_bytes),
+            });
+            continue;
+        }
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => t,
+            Err(e) => {
+                out.bad.push(BadRecord {
+                    offset,
+                    reason: BadReason::InvalidUtf8,
+                    detail: format!("bytes that are not UTF-8 at column {}", e.valid_up_to() + 1),
+                });
+                continue;
+            }
+        };
+        if is_records_object(text.trim_start().as_bytes()) {
+            // A batch of records on one line (a Kafka message or an S3 object copied as a line).
+            decode_document(text.as_bytes(), file, opts, out, line_no - 1);
+        } else {
+            out.push_record(text, offset, opts);
+        }
+    }
+}
+
+fn decode_document(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut DecodeOutput, line_base: u64) {
+    let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(bytes) {
+        Ok(t) => t.into(),
+        Err(e) => {
+            let (line, _) = line_col(bytes, e.valid_up_to());
+            out.bad.push(BadRecord {
+                offset: SourceOffset { file: file.clone(), line: Some(line_base + line), record: 0 },
+                reason: BadReason::InvalidUtf8,
+                detail: format!(
+                    "bytes that are not UTF-8 from byte {}; replaced with U+FFFD so the rest of the file is kept",
+                    e.valid_up_to()
+                ),
+            });
+            String::from_utf8_lossy(bytes)
+        }
+    };
+    let text: &str = &text;
+    let Some(start) = first_non_ws(text.as_bytes()) else { return };
+    let body = &text[start..];
+    let is_array = body.starts_with('[');
+    if !is_array && !is_records_object(body.as_bytes()) {
+        let offset = SourceOffset { file: file.clone(), line: Some(line_base + line_col(text.as_bytes(), start).0), record: 0 };
+        out.push_record(body.trim_end(), offset, opts);
+        return;
+    }
+    let mut items: Vec<&RawValue> = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result = if is_array {
+        ElementCollector { items: &mut items }.deserialize(&mut de)
+    } else {
+        RecordsCollector { items: &mut items }.deserialize(&mut de)
+    };
+    let result = result.and_then(|()| de.end());
+    let mut lines = LineCounter::new(text);
+    for (index, item) in items.iter().enumerate() {
+        let raw = item.get();
+        let pos = (raw.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        let offset = SourceOffset { file: file.clone(), line: Some(line_base + lines.line_at(pos)), record: index as u64 };
+        if !raw.starts_with('{') {
+            out.bad.push(BadRecord {
+                offset,
+                reason: BadReason::WrongType,
+                detail: format!("record {index} is not a JSON object"),
+            });
+            continue;
+        }
+        out.push_record(raw, offset, opts);
+    }
+    if let Err(e) = result {
+        let kept = items.len();
+        let offset = SourceOffset { file: file.clone(), line: Some(line_base + e.line() as u64), record: kept as u64 };
+        let (reason, detail) = if e.is_eof() {
+            (BadReason::Truncated, format!("input ends early; the {kept} records before it were kept"))
+        } else {
+            (
+                BadReason::InvalidJson,
+                format!("{e}; the {kept} records before it were kept, the rest of the file could not be read"),
+            )
+        };
+        out.bad.push(BadRecord { offset, reason, detail });
+    }
+}
+
+/// 1-based (line, column) of a byte position.
+fn line_col(bytes: &[u8], pos: usize) -> (u64, u64) {
+    let pos = pos.min(bytes.len());
+    let before = &bytes[..pos];
+    let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() as u64 + 1;
+    (line, col)
+}
+
+/// Counts lines up to increasing positions without rescanning.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { text: text.as_bytes(), pos: 0, line: 1 }
+    }
+
+    fn line_at(&mut self, pos: usize) -> u64 {
+        let pos = pos.min(self.text.len());
+        if pos > self.pos {
+            self.line += memchr::memchr_iter(b'\n', &self.text[self.pos..pos]).count() as u64;
+            self.pos = pos;
+        }
+        self.line
+    }
+}
+
+/// Collects array elements as raw JSON, keeping those read before an error.
+struct ElementCollector<'a, 'de> {
+    items: &'a mut Vec<&'de RawValue>,
+}
+
+impl<'de> DeserializeSeed<'de> for ElementCollector<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElementCollector<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of CloudTrail records")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            self.items.push(item);
+        }
+        Ok(())
+    }
+}
+
+/// Reads `{"Records": [...], ...}`, collecting the records.
+struct RecordsCollector<'a, 'de> {
+    items: &'a mut Vec<&'de RawValue>,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordsCollector<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsCollector<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with a \"Records\" array")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "Records" {
+                map.next_value_seed(ElementCollector { items: &mut *self.items })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str) -> String {
+        format!(r#"{{"eventTime":"2026-03-14T02:47:12Z","eventName":"ListUsers","eventID":"{id}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}}}}"#)
+    }
+
+    fn decode(bytes: &[u8]) -> DecodeOutput {
+        decode_buffer(bytes, &Arc::from("f.json"), &DecodeOptions::default())
+    }
+
+    fn ids(out: &DecodeOutput) -> Vec<&str> {
+        out.events.iter().map(|e| e.event_id.as_str()).collect()
+    }
+
+    #[test]
+    fn reads_every_framing() {
+        let records = format!(r#"{{"Records":[{},{}]}}"#, rec("a"), rec("b"));
+        assert_eq!(ids(&decode(records.as_bytes())), ["a", "b"]);
+        let array = format!("[\n  {},\n  {}\n]", rec("a"), rec("b"));
+        let out = decode(array.as_bytes());
+        assert_eq!(ids(&out), ["a", "b"]);
+        assert_eq!(out.events[1].offset.line, Some(3));
+        let lines = format!("{}\n\n{}\n", rec("a"), rec("b"));
+        let out = decode(lines.as_bytes());
+        assert_eq!(ids(&out), ["a", "b"]);
+        assert_eq!(out.events[1].offset.line, Some(3));
+        assert_eq!(ids(&decode(rec("a").as_bytes())), ["a"]);
+        let pretty = "{\n  \"eventTime\": \"2026-03-14T02:47:12Z\",\n  \"eventName\": \"X\",\n  \"eventID\": \"p\"\n}\n";
+        assert_eq!(ids(&decode(pretty.as_bytes())), ["p"]);
+    }
+
+    #[test]
+    fn truncation_keeps_the_records_before_it() {
+        let records = format!(r#"{{"Records":[{},{},{}]}}"#, rec("a"), rec("b"), rec("c"));
+        let cut = &records.as_bytes()[..records.len() - 40];
+        let out = decode(cut);
+        assert_eq!(ids(&out), ["a", "b"]);
+        assert_eq!(out.bad.len(), 1);
+        assert_eq!(out.bad[0].reason, BadReason::Truncated);
+    }
+
+    #[test]
+    fn bad_lines_do_not_cost_their_neighbours() {
+        let mut input = Vec::new();
+        input.extend_from_slice(rec("a").as_bytes());
+        input.extend_from_slice(b"\nnot json at all\n");
+        input.extend_from_slice(b"{\"eventName\":\"X\",\"eventTime\":\"2026-03-14T02:47:12Z\",\"bad\":\"\xff\xfe\"}\n");
+        input.extend_from_slice(b"{\"eventName\":\"NoTime\"}\n");
+        input.extend_from_slice(rec("b").as_bytes());
+        let out = decode(&input);
+        assert_eq!(ids(&out), ["a", "b"]);
+        let reasons: Vec<_> = out.bad.iter().map(|b| (b.offset.line, b.reason)).collect();
+        assert_eq!(
+            reasons,
+            [
+                (Some(2), BadReason::InvalidJson),
+                (Some(3), BadReason::InvalidUtf8),
+                (Some(4), BadReason::MissingField)
+            ]
+        );
+    }
+
+    #[test]
+    fn oversized_records_are_rejected_not_fatal() {
+        let big = format!(r#"{{"eventTime":"2026-03-14T02:47:12Z","eventName":"X","pad":"{}"}}"#, "x".repeat(2 << 20));
+        let input = format!("{}\n{}\n{}\n", rec("a"), big, rec("b"));
+        let out = decode(input.as_bytes());
+        assert_eq!(ids(&out), ["a", "b"]);
+        assert_eq!(out.bad[0].reason, BadReason::TooLarge);
+    }
+
+    #[test]
+    fn non_utf8_inside_a_document_keeps_the_file() {
+        let mut input = format!(r#"{{"Records":[{},"#, rec("a")).into_bytes();
+        input.extend_from_slice(b"{\"eventTime\":\"2026-03-14T02:47:12Z\",\"eventName\":\"X\",\"eventID\":\"u\",\"userAgent\":\"\xff\"},");
+        input.extend_from_slice(format!("{}]}}", rec("b")).as_bytes());
+        let out = decode(&input);
+        assert_eq!(ids(&out), ["a", "u", "b"]);
+        assert_eq!(out.bad[0].reason, BadReason::InvalidUtf8);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn never_panics_on_cut_records(cut in 0usize..400) {
+            let records = format!(r#"{{"Records":[{},{}]}}"#, rec("a"), rec("b"));
+            let cut = cut.min(records.len());
+            let out = decode(&records.as_bytes()[..cut]);
+            proptest::prop_assert!(out.events.len() <= 2);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! nhiwatch decoders: bytes in, normalized [`Event`]s and located bad records out.
+//!
+//! [`framing`] finds the records in a buffer (`{"Records":[…]}`, a JSON array, JSON Lines, one
+//! object, EventBridge envelopes); [`cloudtrail`] turns one record into an [`Event`]. Nothing
+//! here reads files or sockets: connectors hand in bytes with a file name or offset, so a file
+//! replay and a Kafka message decode the same way. Decoders never panic on input; every
+//! rejected record comes back as a [`BadRecord`] naming where it was and why.
+//!
+//! [`Event`]: nhiwatch_core::Event
+
+#![forbid(unsafe_code)]
+
+pub mod bad;
+pub mod cloudtrail;
+pub mod framing;
+
+pub use bad::{BadReason, BadRecord, Note};
+pub use cloudtrail::{decode_record, Decoded};
+pub use framing::{decode_buffer, DecodeOptions, DecodeOutput, Framing};

@@ -1,0 +1,17 @@
+//! nhiwatch detection engine: pure, synchronous, on event time.
+//!
+//! [`Engine`] classifies each identity (human or non-human, with the reason), evaluates the
+//! compiled [`RulePack`](nhiwatch_rules::RulePack) and emits [`Alert`](nhiwatch_core::Alert)s.
+//! It never reads the wall clock, a file or a socket; connectors feed it and sinks take its
+//! alerts, so replay, live streaming and tests share one code path.
+
+#![forbid(unsafe_code)]
+
+pub mod classify;
+pub mod engine;
+pub mod stats;
+pub mod testing;
+
+pub use classify::Classifier;
+pub use engine::{Engine, EngineConfig};
+pub use stats::EngineStats;

@@ -1,0 +1,50 @@
+//! Engine counters, shown in the replay summary and (later) exported as metrics.
+
+use nhiwatch_core::alert::Severity;
+use nhiwatch_rules::RulePack;
+use std::collections::BTreeMap;
+
+/// What the engine did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Events taken.
+    pub events_total: u64,
+    /// Events older than the watermark on arrival.
+    pub late_events_total: u64,
+    /// Alerts emitted per rule id (every rule of the pack is listed, zero or not).
+    pub alerts_by_rule: BTreeMap<String, u64>,
+    /// Alerts emitted per severity.
+    pub alerts_by_severity: BTreeMap<Severity, u64>,
+    /// Alerts silenced by de-duplication, per rule id.
+    pub suppressed_by_rule: BTreeMap<String, u64>,
+    /// Identities classified non-human (at the end of input).
+    pub identities_nhi: u64,
+    /// Identities classified human (at the end of input).
+    pub identities_human: u64,
+}
+
+impl EngineStats {
+    pub(crate) fn for_pack(pack: &RulePack) -> Self {
+        let alerts_by_rule = pack.rules().iter().map(|r| (r.id.clone(), 0)).collect();
+        Self { alerts_by_rule, ..Self::default() }
+    }
+
+    pub(crate) fn count_alert(&mut self, rule: &str, severity: Severity) {
+        *self.alerts_by_rule.entry(rule.to_string()).or_default() += 1;
+        *self.alerts_by_severity.entry(severity).or_default() += 1;
+    }
+
+    pub(crate) fn count_suppressed(&mut self, rule: &str) {
+        *self.suppressed_by_rule.entry(rule.to_string()).or_default() += 1;
+    }
+
+    /// Alerts emitted in total.
+    pub fn alerts_total(&self) -> u64 {
+        self.alerts_by_rule.values().sum()
+    }
+
+    /// Alerts suppressed in total.
+    pub fn suppressed_total(&self) -> u64 {
+        self.suppressed_by_rule.values().sum()
+    }
+}

@@ -1,0 +1,424 @@
+//! Compiled conditions: field predicates combined with all / any / not.
+//!
+//! Compilation happens once at load: paths are parsed, regexes and CIDRs built, text lowered
+//! for case-insensitive comparison. Evaluation allocates nothing for normalized fields.
+
+use crate::error::{at, RuleError};
+use crate::org::Org;
+use crate::spec::{ConditionSpec, Scalar};
+use ipnet::IpNet;
+use nhiwatch_core::field::{FieldPath, FieldValue};
+use nhiwatch_core::ip::parse_ip_lenient;
+use nhiwatch_core::Event;
+use regex::Regex;
+use serde_saphyr::Spanned;
+
+/// What a condition is evaluated against: the event and the organisation it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The event.
+    pub event: &'a Event,
+    /// The organisation (for `external`).
+    pub org: &'a Org,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Every child matches.
+    All(Vec<Condition>),
+    /// Some child matches.
+    Any(Vec<Condition>),
+    /// The child does not match.
+    Not(Box<Condition>),
+    /// A field predicate.
+    Field(Predicate),
+}
+
+/// One field predicate.
+#[derive(Debug, Clone)]
+pub struct Predicate {
+    /// Path of the field.
+    pub field: FieldPath,
+    /// Operator.
+    pub op: Op,
+    /// Compare text ignoring ASCII case.
+    pub case_insensitive: bool,
+}
+
+/// A compiled operator.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// `equals` / `in`.
+    In(Vec<Scalar>),
+    /// `prefix`.
+    Prefix(Vec<String>),
+    /// `suffix`.
+    Suffix(Vec<String>),
+    /// `contains`.
+    Contains(Vec<String>),
+    /// `regex`.
+    Regex(Regex),
+    /// `cidr`.
+    Cidr(Vec<IpNet>),
+    /// `exists`.
+    Exists(bool),
+    /// `gt`, `gte`, `lt`, `lte`.
+    Compare(Comparison, f64),
+    /// `external` (true: outside the org; false: inside).
+    External(bool),
+    /// `equals_field`: some value equals some value of the other field.
+    EqualsField(FieldPath),
+}
+
+/// Numeric comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// `>`
+    Gt,
+    /// `>=`
+    Gte,
+    /// `<`
+    Lt,
+    /// `<=`
+    Lte,
+}
+
+const MAX_REGEX_BYTES: usize = 1 << 20;
+
+impl Condition {
+    /// Compiles a condition node.
+    pub(crate) fn compile(spec: &Spanned<ConditionSpec>) -> Result<Self, RuleError> {
+        let loc = spec.referenced;
+        let s = &spec.value;
+        let mut parts: Vec<Condition> = Vec::new();
+        let mut kinds = 0;
+        if let Some(children) = &s.all {
+            kinds += 1;
+            if children.is_empty() {
+                return Err(at(loc, "'all' needs at least one condition"));
+            }
+            parts.push(Self::All(children.iter().map(Self::compile).collect::<Result<_, _>>()?));
+        }
+        if let Some(children) = &s.any {
+            kinds += 1;
+            if children.is_empty() {
+                return Err(at(loc, "'any' needs at least one condition"));
+            }
+            parts.push(Self::Any(children.iter().map(Self::compile).collect::<Result<_, _>>()?));
+        }
+        if let Some(child) = &s.not {
+            kinds += 1;
+            parts.push(Self::Not(Box::new(Self::compile(child)?)));
+        }
+        if let Some(field) = &s.field {
+            kinds += 1;
+            parts.push(Self::Field(Predicate::compile(field, s)?));
+        } else if has_operator(s) {
+            return Err(at(loc, "an operator needs a 'field'"));
+        }
+        match (kinds, parts.pop()) {
+            (1, Some(only)) => Ok(only),
+            (0, _) => Err(at(loc, "empty condition: use all, any, not, or field with an operator")),
+            _ => Err(at(loc, "a condition node holds exactly one of all, any, not, field")),
+        }
+    }
+
+    /// Evaluates the condition.
+    pub fn matches(&self, subject: &Subject<'_>) -> bool {
+        match self {
+            Self::All(children) => children.iter().all(|c| c.matches(subject)),
+            Self::Any(children) => children.iter().any(|c| c.matches(subject)),
+            Self::Not(child) => !child.matches(subject),
+            Self::Field(p) => p.matches(subject),
+        }
+    }
+
+    /// Every field path the condition reads, in order of appearance (for alert context).
+    pub fn fields(&self, out: &mut Vec<FieldPath>) {
+        match self {
+            Self::All(c) | Self::Any(c) => c.iter().for_each(|c| c.fields(out)),
+            Self::Not(c) => c.fields(out),
+            Self::Field(p) => {
+                if !out.contains(&p.field) {
+                    out.push(p.field.clone());
+                }
+            }
+        }
+    }
+
+    /// The actions this condition can match, if it requires `action` to be one of a fixed set
+    /// (used to index rules by action). `None` means any action may match.
+    pub fn required_actions(&self) -> Option<Vec<String>> {
+        use nhiwatch_core::field::Builtin;
+        match self {
+            Self::Field(Predicate {
+                field: FieldPath::Builtin(Builtin::Action),
+                op: Op::In(values),
+                case_insensitive: false,
+            }) => values
+                .iter()
+                .map(|v| match v {
+                    Scalar::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            Self::All(children) => children.iter().find_map(Self::required_actions),
+            Self::Any(children) => {
+                let mut all = Vec::new();
+                for c in children {
+                    all.extend(c.required_actions()?);
+                }
+                Some(all)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn has_operator(s: &ConditionSpec) -> bool {
+    s.equals.is_some()
+        || s.in_.is_some()
+        || s.prefix.is_some()
+        || s.suffix.is_some()
+        || s.contains.is_some()
+        || s.regex.is_some()
+        || s.cidr.is_some()
+        || s.exists.is_some()
+        || s.gt.is_some()
+        || s.gte.is_some()
+        || s.lt.is_some()
+        || s.lte.is_some()
+        || s.external.is_some()
+        || s.equals_field.is_some()
+}
+
+impl Predicate {
+    fn compile(field: &Spanned<String>, s: &ConditionSpec) -> Result<Self, RuleError> {
+        let loc = field.referenced;
+        let path = FieldPath::parse(&field.value).map_err(|e| at(loc, e))?;
+        let ci = s.case_insensitive.unwrap_or(false);
+        let lower = |v: Vec<String>| -> Vec<String> {
+            if ci { v.into_iter().map(|x| x.to_ascii_lowercase()).collect() } else { v }
+        };
+        let mut ops = Vec::new();
+        if let Some(v) = &s.equals {
+            ops.push(Op::In(vec![v.clone()]));
+        }
+        if let Some(v) = &s.in_ {
+            if v.is_empty() {
+                return Err(at(loc, "'in' needs at least one value"));
+            }
+            ops.push(Op::In(v.clone()));
+        }
+        if let Some(v) = &s.prefix {
+            ops.push(Op::Prefix(lower(v.clone().into_vec())));
+        }
+        if let Some(v) = &s.suffix {
+            ops.push(Op::Suffix(lower(v.clone().into_vec())));
+        }
+        if let Some(v) = &s.contains {
+            ops.push(Op::Contains(lower(v.clone().into_vec())));
+        }
+        if let Some(r) = &s.regex {
+            let re = regex::RegexBuilder::new(r)
+                .case_insensitive(ci)
+                .size_limit(MAX_REGEX_BYTES)
+                .build()
+                .map_err(|e| at(loc, format!("invalid regex '{r}': {e}")))?;
+            ops.push(Op::Regex(re));
+        }
+        if let Some(c) = &s.cidr {
+            let nets = c
+                .clone()
+                .into_vec()
+                .iter()
+                .map(|n| n.parse::<IpNet>().map_err(|e| at(loc, format!("invalid CIDR '{n}': {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            ops.push(Op::Cidr(nets));
+        }
+        if let Some(e) = s.exists {
+            ops.push(Op::Exists(e));
+        }
+        for (v, cmp) in [(s.gt, Comparison::Gt), (s.gte, Comparison::Gte), (s.lt, Comparison::Lt), (s.lte, Comparison::Lte)] {
+            if let Some(v) = v {
+                ops.push(Op::Compare(cmp, v));
+            }
+        }
+        if let Some(e) = s.external {
+            ops.push(Op::External(e));
+        }
+        if let Some(other) = &s.equals_field {
+            let p = FieldPath::parse(&other.value).map_err(|e| at(other.referenced, e))?;
+            ops.push(Op::EqualsField(p));
+        }
+        if ops.len() != 1 {
+            return Err(at(
+                loc,
+                format!("field '{}' needs exactly one operator, found {}", field.value, ops.len()),
+            ));
+        }
+        let op = ops.remove(0);
+        let op = match op {
+            Op::In(values) if ci => Op::In(
+                values
+                    .into_iter()
+                    .map(|v| match v {
+                        Scalar::Str(s) => Scalar::Str(s.to_ascii_lowercase()),
+                        other => other,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        };
+        Ok(Self { field: path, op, case_insensitive: ci })
+    }
+
+    /// Evaluates the predicate: true if any value at the path satisfies the operator
+    /// (`exists: false` and `external: false` hold only if no value contradicts them).
+    pub fn matches(&self, subject: &Subject<'_>) -> bool {
+        let event = subject.event;
+        match &self.op {
+            Op::Exists(want) => {
+                let found = event.visit_field(&self.field, &mut |v| !matches!(v, FieldValue::Null));
+                found == *want
+            }
+            Op::External(true) => event.visit_field(&self.field, &mut |v| is_external(v, subject)),
+            Op::External(false) => {
+                let mut any = false;
+                let outside = event.visit_field(&self.field, &mut |v| {
+                    any = true;
+                    is_external(v, subject)
+                });
+                any && !outside
+            }
+            Op::EqualsField(other) => {
+                let ci = self.case_insensitive;
+                let norm = |v: FieldValue<'_>| if ci { v.to_text().to_ascii_lowercase() } else { v.to_text() };
+                let mut wanted: Vec<String> = Vec::new();
+                event.visit_field(other, &mut |v| {
+                    wanted.push(norm(v));
+                    false
+                });
+                !wanted.is_empty() && event.visit_field(&self.field, &mut |v| wanted.contains(&norm(v)))
+            }
+            op => event.visit_field(&self.field, &mut |v| self.value_matches(op, v)),
+        }
+    }
+
+    fn value_matches(&self, op: &Op, value: FieldValue<'_>) -> bool {
+        let ci = self.case_insensitive;
+        let with_text = |f: &dyn Fn(&str) -> bool| -> bool {
+            match value {
+                FieldValue::Str(s) if ci => f(&s.to_ascii_lowercase()),
+                FieldValue::Str(s) => f(s),
+                FieldValue::Null => false,
+                other => f(&other.to_text()),
+            }
+        };
+        match op {
+            Op::In(values) => values.iter().any(|want| scalar_eq(want, value, ci)),
+            Op::Prefix(p) => with_text(&|s| p.iter().any(|x| s.starts_with(x.as_str()))),
+            Op::Suffix(p) => with_text(&|s| p.iter().any(|x| s.ends_with(x.as_str()))),
+            Op::Contains(p) => with_text(&|s| p.iter().any(|x| s.contains(x.as_str()))),
+            Op::Regex(re) => match value {
+                FieldValue::Str(s) => re.is_match(s),
+                FieldValue::Null => false,
+                other => re.is_match(&other.to_text()),
+            },
+            Op::Cidr(nets) => match value {
+                FieldValue::Str(s) => {
+                    parse_ip_lenient(s).is_some_and(|p| nets.iter().any(|n| n.contains(&p.ip)))
+                }
+                _ => false,
+            },
+            Op::Compare(cmp, bound) => as_number(value).is_some_and(|n| match cmp {
+                Comparison::Gt => n > *bound,
+                Comparison::Gte => n >= *bound,
+                Comparison::Lt => n < *bound,
+                Comparison::Lte => n <= *bound,
+            }),
+            Op::Exists(_) | Op::External(_) | Op::EqualsField(_) => false,
+        }
+    }
+}
+
+fn as_number(value: FieldValue<'_>) -> Option<f64> {
+    match value {
+        FieldValue::Num(n) => Some(n),
+        FieldValue::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn scalar_eq(want: &Scalar, value: FieldValue<'_>, ci: bool) -> bool {
+    match (want, value) {
+        (Scalar::Str(w), FieldValue::Str(s)) => {
+            if ci { s.eq_ignore_ascii_case(w) } else { s == w }
+        }
+        (Scalar::Bool(w), FieldValue::Bool(b)) => *w == b,
+        (Scalar::Bool(w), FieldValue::Str(s)) => s.eq_ignore_ascii_case(if *w { "true" } else { "false" }),
+        (Scalar::Num(w), FieldValue::Num(n)) => *w == n,
+        (Scalar::Num(w), FieldValue::Str(s)) => s.trim().parse::<f64>().is_ok_and(|n| n == *w),
+        (Scalar::Str(w), FieldValue::Num(n)) => w.trim().parse::<f64>().is_ok_and(|x| x == n),
+        (Scalar::Str(w), FieldValue::Bool(b)) => w.eq_ignore_ascii_case(if b { "true" } else { "false" }),
+        _ => false,
+    }
+}
+
+/// Groups whose grant means everyone (public).
+const PUBLIC_GROUPS: &[&str] = &[
+    "*",
+    "all",
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+    "uri=http://acs.amazonaws.com/groups/global/AllUsers",
+    "uri=http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+];
+
+/// True when `value` names a principal outside the organisation, or everyone.
+fn is_external(value: FieldValue<'_>, subject: &Subject<'_>) -> bool {
+    let text = match value {
+        FieldValue::Str(s) => s.trim().to_string(),
+        FieldValue::Num(n) => value_account_from_number(n),
+        _ => return false,
+    };
+    if PUBLIC_GROUPS.iter().any(|g| g.eq_ignore_ascii_case(&text)) {
+        return true;
+    }
+    account_of(&text).is_some_and(|account| {
+        account != subject.event.account && !subject.org.owns_account(account)
+    })
+}
+
+fn value_account_from_number(n: f64) -> String {
+    FieldValue::Num(n).to_text()
+}
+
+/// The 12-digit account a principal names: a bare id, an ARN's account field, or an
+/// `arn:aws:iam::ID:root` principal. Service principals and AWS-managed ARNs name none.
+pub(crate) fn account_of(text: &str) -> Option<&str> {
+    let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if is_account(text) {
+        return Some(text);
+    }
+    if text.starts_with("arn:") {
+        let account = text.split(':').nth(4)?;
+        return is_account(account).then_some(account);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_of_reads_ids_and_arns() {
+        assert_eq!(account_of("999988887777"), Some("999988887777"));
+        assert_eq!(account_of("arn:aws:iam::999988887777:root"), Some("999988887777"));
+        assert_eq!(account_of("arn:aws:iam::aws:policy/AdministratorAccess"), None);
+        assert_eq!(account_of("ec2.amazonaws.com"), None);
+        assert_eq!(account_of("12345"), None);
+    }
+}

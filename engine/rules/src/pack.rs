@@ -1,0 +1,110 @@
+//! A rule pack: every rule of one or more directories, compiled and indexed by action.
+
+use crate::attack::AttackTable;
+use crate::error::{from_yaml, LoadError, PackError, RuleError};
+use crate::rule::Rule;
+use crate::spec::RuleSpec;
+use std::collections::{BTreeMap, HashMap};
+
+/// Compiled rules in load order, with an index from action to the rules that can match it.
+#[derive(Debug, Clone, Default)]
+pub struct RulePack {
+    rules: Vec<Rule>,
+    by_action: HashMap<String, Vec<usize>>,
+    any_action: Vec<usize>,
+}
+
+impl RulePack {
+    /// Compiles rule files given as `(file name, YAML text)`, in the order given. All errors of
+    /// all files are reported together; duplicate ids are errors.
+    pub fn load(files: &[(String, String)], attack: &AttackTable) -> Result<Self, PackError> {
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (file, text) in files {
+            let spec: RuleSpec = match serde_saphyr::from_str(text) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(LoadError { file: file.clone(), error: from_yaml(&e) });
+                    continue;
+                }
+            };
+            let id_loc = spec.id.referenced;
+            match Rule::compile(spec, file, attack) {
+                Ok(rule) => {
+                    if let Some(other) = seen.insert(rule.id.clone(), file.clone()) {
+                        errors.push(LoadError {
+                            file: file.clone(),
+                            error: RuleError {
+                                line: id_loc.line(),
+                                column: id_loc.column(),
+                                message: format!("duplicate rule id '{}' (also in {other})", rule.id),
+                            },
+                        });
+                    } else {
+                        rules.push(rule);
+                    }
+                }
+                Err(error) => errors.push(LoadError { file: file.clone(), error }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(PackError { errors });
+        }
+        Ok(Self::from_rules(rules))
+    }
+
+    /// Builds the index over compiled rules.
+    pub fn from_rules(rules: Vec<Rule>) -> Self {
+        let mut by_action: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut any_action = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let after_needs_any = matches!(&rule.kind, crate::RuleKind::Threshold(t) if t.after.is_some());
+            match (&rule.actions, after_needs_any) {
+                (Some(actions), false) => {
+                    for a in actions {
+                        let list = by_action.entry(a.clone()).or_default();
+                        if list.last() != Some(&i) {
+                            list.push(i);
+                        }
+                    }
+                }
+                _ => any_action.push(i),
+            }
+        }
+        Self { rules, by_action, any_action }
+    }
+
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when the pack has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Indices of the rules that may match `action`, in load order.
+    pub fn candidates(&self, action: &str, out: &mut Vec<usize>) {
+        out.clear();
+        let indexed = self.by_action.get(action).map_or(&[][..], Vec::as_slice);
+        let (mut i, mut j) = (0, 0);
+        let any = &self.any_action;
+        while i < indexed.len() || j < any.len() {
+            let take_indexed = j >= any.len() || (i < indexed.len() && indexed[i] < any[j]);
+            if take_indexed {
+                out.push(indexed[i]);
+                i += 1;
+            } else {
+                out.push(any[j]);
+                j += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! A compiled rule and its compilation from the YAML schema.
+
+use crate::attack::AttackTable;
+use crate::condition::Condition;
+use crate::error::{at, RuleError};
+use crate::kind::{RuleKind, Threshold, KIND_NAMES};
+use crate::spec::{RuleSpec, TestEventSpec, TestSpec};
+use crate::template::Template;
+use chrono::{DateTime, Duration, Utc};
+use nhiwatch_core::alert::Severity;
+use nhiwatch_core::{parse_duration, AttackRef, FieldPath};
+use serde_saphyr::{Location, Spanned};
+
+/// Default de-duplication window when a rule does not set one.
+pub const DEFAULT_DEDUP_WINDOW_SECS: i64 = 3600;
+
+/// Start of every embedded test's clock (`at:` offsets count from here).
+pub const TEST_EPOCH: &str = "2026-01-05T10:00:00Z";
+
+/// A rule, validated and compiled.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Techniques, resolved against the ATT&CK table.
+    pub attack: Vec<AttackRef>,
+    /// Kind and its settings.
+    pub kind: RuleKind,
+    /// Which events count.
+    pub condition: Condition,
+    /// Summary template (empty: the title plus identity is used).
+    pub summary: Template,
+    /// Fields copied into the alert context: those the condition reads, then the extras.
+    pub context_fields: Vec<FieldPath>,
+    /// De-duplication.
+    pub dedup: Dedup,
+    /// Known benign causes.
+    pub false_positives: Vec<String>,
+    /// Embedded tests, expanded into concrete records.
+    pub tests: Vec<RuleTest>,
+    /// File the rule came from.
+    pub file: String,
+    /// Actions the rule can match, when fixed (for the action index).
+    pub actions: Option<Vec<String>>,
+}
+
+/// Alert de-duplication settings.
+#[derive(Debug, Clone)]
+pub struct Dedup {
+    /// Silence window (zero disables de-duplication).
+    pub window: Duration,
+    /// Extra key fields beyond rule and identity.
+    pub by: Vec<FieldPath>,
+}
+
+/// An embedded test with its events expanded.
+#[derive(Debug, Clone)]
+pub struct RuleTest {
+    /// Name.
+    pub name: String,
+    /// Expected number of alerts from this rule.
+    pub expect: u64,
+    /// Organisation accounts for the test.
+    pub org_accounts: Vec<String>,
+    /// Records in arrival order.
+    pub records: Vec<serde_json::Value>,
+    /// Line of the test in the rule file.
+    pub line: u64,
+}
+
+fn duration_at(text: &Spanned<String>) -> Result<Duration, RuleError> {
+    parse_duration(&text.value).map_err(|e| at(text.referenced, e.to_string()))
+}
+
+fn path_at(text: &Spanned<String>) -> Result<FieldPath, RuleError> {
+    FieldPath::parse(&text.value).map_err(|e| at(text.referenced, e))
+}
+
+impl Rule {
+    /// Compiles one parsed rule file.
+    pub(crate) fn compile(spec: RuleSpec, file: &str, attack_table: &AttackTable) -> Result<Self, RuleError> {
+        let id = spec.id.value.trim().to_string();
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+            return Err(at(spec.id.referenced, format!("rule id '{id}' must be non-empty [A-Za-z0-9._-]")));
+        }
+        if spec.attack.value.is_empty() {
+            return Err(at(spec.attack.referenced, "a rule needs at least one ATT&CK technique id"));
+        }
+        let attack = spec
+            .attack
+            .value
+            .iter()
+            .map(|t| {
+                attack_table.get(t).cloned().ok_or_else(|| {
+                    at(spec.attack.referenced, format!("ATT&CK technique '{t}' is not in the project's ATT&CK table"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let condition = Condition::compile(&spec.condition)?;
+        let kind = compile_kind(&spec)?;
+        let summary = match &spec.summary {
+            Some(s) => Template::compile(&s.value, s.referenced)?,
+            None => Template::default(),
+        };
+        let mut context_fields = Vec::new();
+        condition.fields(&mut context_fields);
+        for c in &spec.context {
+            let p = path_at(c)?;
+            if !context_fields.contains(&p) {
+                context_fields.push(p);
+            }
+        }
+        let dedup = match &spec.dedup {
+            Some(d) => Dedup {
+                window: duration_at(&d.value.window)?,
+                by: d.value.by.iter().map(path_at).collect::<Result<_, _>>()?,
+            },
+            None => Dedup { window: Duration::seconds(DEFAULT_DEDUP_WINDOW_SECS), by: Vec::new() },
+        };
+        let tests = spec.tests.iter().map(compile_test).collect::<Result<Vec<_>, _>>()?;
+        let actions = condition.required_actions();
+        Ok(Self {
+            id,
+            title: spec.title,
+            description: spec.description,
+            severity: spec.severity,
+            attack,
+            kind,
+            condition,
+            summary,
+            context_fields,
+            dedup,
+            false_positives: spec.false_positives,
+            tests,
+            file: file.to_string(),
+            actions,
+        })
+    }
+}
+
+fn compile_kind(spec: &RuleSpec) -> Result<RuleKind, RuleError> {
+    let loc = spec.kind.referenced;
+    match spec.kind.value.as_str() {
+        "match" => {
+            if let Some(t) = &spec.threshold {
+                return Err(at(t.referenced, "'threshold' is only valid with kind: threshold"));
+            }
+            if let Some(w) = &spec.window {
+                return Err(at(w.referenced, "'window' is only valid with kind: threshold"));
+            }
+            if let Some(g) = spec.group_by.first() {
+                return Err(at(g.referenced, "'group_by' is only valid with kind: threshold"));
+            }
+            Ok(RuleKind::Match)
+        }
+        "threshold" => {
+            let t = spec.threshold.as_ref().ok_or_else(|| at(loc, "kind: threshold needs a 'threshold' block"))?;
+            let window = spec.window.as_ref().ok_or_else(|| at(loc, "kind: threshold needs a 'window'"))?;
+            if spec.group_by.is_empty() {
+                return Err(at(loc, "kind: threshold needs 'group_by' (e.g. [identity.id])"));
+            }
+            let window_len = duration_at(window)?;
+            if window_len <= Duration::zero() {
+                return Err(at(window.referenced, "window must be longer than 0s"));
+            }
+            if t.value.count == 0 {
+                return Err(at(t.referenced, "threshold count must be at least 1"));
+            }
+            Ok(RuleKind::Threshold(Threshold {
+                group_by: spec.group_by.iter().map(path_at).collect::<Result<_, _>>()?,
+                window: window_len,
+                count: t.value.count,
+                distinct: t.value.distinct.as_ref().map(path_at).transpose()?,
+                after: t.value.after.as_ref().map(Condition::compile).transpose()?,
+            }))
+        }
+        other => Err(at(loc, format!("unknown kind '{other}' (known: {})", KIND_NAMES.join(", ")))),
+    }
+}
+
+fn compile_test(spec: &Spanned<TestSpec>) -> Result<RuleTest, RuleError> {
+    let loc = spec.referenced;
+    let t = &spec.value;
+    let epoch: DateTime<Utc> = TEST_EPOCH.parse().map_err(|_| at(loc, "internal: bad test epoch"))?;
+    let mut records = Vec::new();
+    for e in &t.events {
+        expand_test_event(e, epoch, loc, &mut records)?;
+    }
+    if records.is_empty() {
+        return Err(at(loc, format!("test '{}' has no events", t.name)));
+    }
+    Ok(RuleTest {
+        name: t.name.clone(),
+        expect: t.expect,
+        org_accounts: t.org_accounts.clone(),
+        records,
+        line: loc.line(),
+    })
+}
+
+fn expand_test_event(
+    e: &TestEventSpec,
+    epoch: DateTime<Utc>,
+    loc: Location,
+    out: &mut Vec<serde_json::Value>,
+) -> Result<(), RuleError> {
+    let serde_json::Value::Object(base) = &e.record else {
+        return Err(at(loc, "a test event's 'record' must be a mapping (a CloudTrail record)"));
+    };
+    let dur = |s: &Option<String>| -> Result<Option<Duration>, RuleError> {
+        s.as_deref().map(parse_duration).transpose().map_err(|err| at(loc, err.to_string()))
+    };
+    let start = dur(&e.at)?.map(|d| epoch + d);
+    let every = dur(&e.every)?.unwrap_or_else(Duration::zero);
+    let repeat = e.repeat.unwrap_or(1).max(1);
+    let actions: Vec<Option<&String>> =
+        if e.actions.is_empty() { vec![None] } else { e.actions.iter().map(Some).collect() };
+    let mut n: i32 = 0;
+    for action in actions {
+        for _ in 0..repeat {
+            let mut record = base.clone();
+            if let Some(a) = action {
+                record.insert("eventName".into(), a.clone().into());
+            }
+            if let Some(t0) = start {
+                let t = t0 + every * n;
+                record.insert("eventTime".into(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
+            }
+            if repeat > 1 || e.actions.len() > 1 {
+                let base_id = record.get("eventID").and_then(|v| v.as_str()).unwrap_or("test").to_string();
+                record.insert("eventID".into(), format!("{base_id}-{}", n + 1).into());
+            }
+            out.push(serde_json::Value::Object(record));
+            n += 1;
+        }
+    }
+    Ok(())
+}

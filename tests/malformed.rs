@@ -1,0 +1,96 @@
+//! Bad input never stops a replay nor costs the good records around it (issue 3, item 4).
+//!
+//! Each malformed case sits between records that must still alert: a CloudTrail
+//! `StopLogging` before and after it, from an IAM user with a long-lived key.
+
+use flate2::write::GzEncoder;
+use nhiwatch_cli::replay::{replay, ReplayOptions};
+use nhiwatch_detect::EngineConfig;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+fn record(id: &str, ip: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","eventTime":"2026-03-14T02:{m:02}:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"aws-cli/2.9.0","requestParameters":{{"name":"org-trail"}},"eventID":"{id}","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111111111111","userIdentity":{{"type":"IAMUser","principalId":"AIDA1","arn":"arn:aws:iam::111111111111:user/u-{id}","accountId":"111111111111","accessKeyId":"AKIAAAAAAAAAAAAAAAAA","userName":"u-{id}"}}}}"#,
+        m = id.bytes().map(u32::from).sum::<u32>() % 60
+    )
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).expect("in-memory write");
+    enc.finish().expect("in-memory gzip")
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("write fixture");
+}
+
+#[test]
+fn every_malformed_case_is_reported_and_the_good_records_still_alert() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // 1. truncated gzip of a {"Records": [...]} file: the first records survive.
+    let many: Vec<String> = (0..300).map(|i| record(&format!("gz{i:03}"), "198.51.100.7")).collect();
+    let gz = gzip(format!(r#"{{"Records":[{}]}}"#, many.join(",")).as_bytes());
+    write(d, "truncated.json.gz", &gz[..gz.len() / 2]);
+    // 2. a non-JSON line, 3. missing eventTime, 4. missing eventName, 5. wrong type,
+    // 6. non-UTF-8 bytes, 7. a 10 MB line, 8. zero-padded IP (kept and repaired).
+    let mut lines: Vec<u8> = Vec::new();
+    let mut push = |bytes: &[u8]| {
+        lines.extend_from_slice(bytes);
+        lines.push(b'\n');
+    };
+    push(record("before", "198.51.100.7").as_bytes());
+    push(b"this is not json");
+    push(br#"{"eventName":"StopLogging","eventID":"no-time"}"#);
+    push(br#"{"eventTime":"2026-03-14T02:00:00Z","eventID":"no-name"}"#);
+    push(br#"{"eventTime":"2026-03-14T02:00:00Z","eventName":["StopLogging"],"eventID":"wrong-type"}"#);
+    push(b"{\"eventTime\":\"2026-03-14T02:00:00Z\",\"eventName\":\"StopLogging\",\"userAgent\":\"\xff\xfe\"}");
+    push(format!(r#"{{"eventTime":"2026-03-14T02:00:00Z","eventName":"X","pad":"{}"}}"#, "x".repeat(10 << 20)).as_bytes());
+    push(record("padded", "075.050.255.067").as_bytes());
+    push(record("after", "198.51.100.7").as_bytes());
+    write(d, "mixed.jsonl", &lines);
+
+    let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
+    let opts = ReplayOptions { paths: vec![d.to_path_buf()], ..ReplayOptions::default() };
+    let mut diagnostics = Vec::new();
+    let report = replay(&opts, pack, EngineConfig::default(), &mut diagnostics).expect("replay runs");
+    let diagnostics = String::from_utf8_lossy(&diagnostics);
+
+    let alerted: Vec<String> =
+        report.alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.event_id.clone())).collect();
+    for id in ["gz000", "gz001", "before", "padded", "after"] {
+        assert!(alerted.contains(&id.to_string()), "record {id} must still alert; alerted: {alerted:?}");
+    }
+    let bad = &report.summary.bad_by_reason;
+    for (reason, n) in [("truncated", 1), ("invalid_json", 1), ("missing_field", 2), ("wrong_type", 1), ("invalid_utf8", 1), ("too_large", 1)] {
+        assert_eq!(bad.get(reason).copied(), Some(n), "{reason} in {bad:?}\n{diagnostics}");
+    }
+    assert_eq!(report.summary.notes.get("zero_padded_ip").copied(), Some(1));
+    // Every report names the file and the line (or record) and the reason.
+    for needle in ["mixed.jsonl:2: invalid_json", "mixed.jsonl:3: missing_field", "'eventTime'", "mixed.jsonl:5: wrong_type", "'eventName'", "mixed.jsonl:6: invalid_utf8", "mixed.jsonl:7: too_large", "truncated.json.gz record 0: truncated"] {
+        assert!(diagnostics.contains(needle), "missing '{needle}' in:\n{diagnostics}");
+    }
+    let padded = report.alerts.iter().flat_map(|a| &a.evidence).find(|e| e.event_id == "padded").expect("padded alerted");
+    assert_eq!(padded.source_ip, "75.50.255.67");
+}
+
+#[test]
+fn strict_mode_makes_a_bad_record_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "bad.jsonl", format!("{}\nnot json\n", record("a", "198.51.100.7")).as_bytes());
+    let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
+    let opts = ReplayOptions { paths: vec![dir.path().to_path_buf()], strict: true, ..ReplayOptions::default() };
+    let err = replay(&opts, pack, EngineConfig::default(), &mut Vec::new()).expect_err("strict fails");
+    assert!(err.to_string().contains("bad.jsonl:2"), "{err}");
+}
+
+#[test]
+fn a_missing_path_is_an_error() {
+    let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
+    let opts = ReplayOptions { paths: vec!["/nonexistent/cloudtrail".into()], ..ReplayOptions::default() };
+    let err = replay(&opts, pack, EngineConfig::default(), &mut Vec::new()).expect_err("missing path");
+    assert!(err.to_string().contains("/nonexistent/cloudtrail"), "{err}");
+}
