@@ -5,9 +5,9 @@
 //! (`NHIWATCH_BENCH_EVENTS` / `NHIWATCH_BENCH_IDENTITIES` change the size.)
 
 use nhiwatch_benches::{env_count, peak_rss_kib};
-use nhiwatch_decode::{decode_buffer, DecodeOptions};
+use nhiwatch_decode::{DecodeOptions, decode_buffer};
 use nhiwatch_detect::{Engine, EngineConfig};
-use nhiwatch_generator::{org_records, OrgSpec};
+use nhiwatch_generator::{OrgSpec, org_records};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,7 +50,9 @@ fn main() {
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).unwrap_or_default());
     let t = Instant::now();
     let mut decoded = decode_buffer(&input, &file, &opts);
-    decoded.events.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+    decoded
+        .events
+        .sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
     let mut engine = Engine::new(pack.clone(), EngineConfig::default());
     let mut alerts = 0usize;
     for e in decoded.events {

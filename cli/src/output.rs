@@ -1,6 +1,6 @@
 //! Alert sinks for the command line: JSON Lines (the contract) or a table for terminals.
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use nhiwatch_core::Alert;
 use std::io::Write;
 
@@ -24,8 +24,18 @@ pub fn write_alerts(alerts: &[Alert], format: Format, out: &mut dyn Write) -> an
         }
         Format::Table => {
             let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(160);
-            table.set_header(["time (UTC)", "severity", "rule", "identity", "ATT&CK", "summary"]);
+            table
+                .load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(160);
+            table.set_header([
+                "time (UTC)",
+                "severity",
+                "rule",
+                "identity",
+                "ATT&CK",
+                "summary",
+            ]);
             for a in alerts {
                 let who = format!(
                     "{}\n{} ({})",

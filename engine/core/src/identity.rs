@@ -133,7 +133,9 @@ impl Identity {
 
     /// True when a long-lived IAM user access key (`AKIA…`) signed the call.
     pub fn uses_long_lived_key(&self) -> bool {
-        self.access_key_id.as_deref().is_some_and(|k| k.starts_with("AKIA"))
+        self.access_key_id
+            .as_deref()
+            .is_some_and(|k| k.starts_with("AKIA"))
     }
 }
 

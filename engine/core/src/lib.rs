@@ -26,4 +26,4 @@ pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Evidence};
 pub use event::{Event, Origin, Outcome, SourceKind, SourceOffset};
 pub use field::{Builtin, FieldPath, FieldValue, Segment};
 pub use identity::{Identity, IdentityKey, IdentityType};
-pub use time::{parse_duration, EventTime, ParseDurationError};
+pub use time::{EventTime, ParseDurationError, parse_duration};

@@ -15,5 +15,5 @@ pub mod cloudtrail;
 pub mod framing;
 
 pub use bad::{BadReason, BadRecord, Note};
-pub use cloudtrail::{decode_record, Decoded};
-pub use framing::{decode_buffer, DecodeOptions, DecodeOutput, Framing};
+pub use cloudtrail::{Decoded, decode_record};
+pub use framing::{DecodeOptions, DecodeOutput, Framing, decode_buffer};

@@ -152,7 +152,10 @@ impl Engine {
             self.watermark = Some(event.time - self.config.lateness);
         }
         self.seq += 1;
-        self.pending.push(Reverse(Pending { event, seq: self.seq }));
+        self.pending.push(Reverse(Pending {
+            event,
+            seq: self.seq,
+        }));
         self.release(&mut alerts);
         alerts
     }
@@ -171,10 +174,10 @@ impl Engine {
     /// End of input: evaluates everything still buffered.
     pub fn finish(&mut self) -> Vec<Alert> {
         let mut alerts = Vec::new();
-        if let Some(max) = self.max_time {
-            if self.watermark.is_none_or(|wm| max > wm) {
-                self.watermark = Some(max);
-            }
+        if let Some(max) = self.max_time
+            && self.watermark.is_none_or(|wm| max > wm)
+        {
+            self.watermark = Some(max);
         }
         while let Some(Reverse(p)) = self.pending.pop() {
             self.evaluate(p.event, &mut alerts);
@@ -185,7 +188,11 @@ impl Engine {
 
     fn release(&mut self, alerts: &mut Vec<Alert>) {
         let Some(wm) = self.watermark else { return };
-        while self.pending.peek().is_some_and(|Reverse(p)| p.event.time <= wm) {
+        while self
+            .pending
+            .peek()
+            .is_some_and(|Reverse(p)| p.event.time <= wm)
+        {
             if let Some(Reverse(p)) = self.pending.pop() {
                 self.evaluate(p.event, alerts);
             }
@@ -198,11 +205,17 @@ impl Engine {
     }
 
     fn classify(&mut self, event: &mut Event) {
-        let state = self.identities.entry(event.identity.key.0.clone()).or_default();
+        let state = self
+            .identities
+            .entry(event.identity.key.0.clone())
+            .or_default();
         if event.action == "ConsoleLogin" {
             state.signals.console_login = true;
         }
-        let (nhi, reason) = self.config.classifier.classify(&event.identity, state.signals);
+        let (nhi, reason) = self
+            .config
+            .classifier
+            .classify(&event.identity, state.signals);
         state.nhi = nhi;
         event.identity.nhi = nhi;
         event.identity.nhi_reason = reason;
@@ -215,11 +228,21 @@ impl Engine {
         let pack = Arc::clone(&self.pack);
         for &index in &candidates {
             let rule = &pack.rules()[index];
-            let subject = Subject { event: &event, org: &self.config.org };
+            let subject = Subject {
+                event: &event,
+                org: &self.config.org,
+            };
             match &rule.kind {
                 RuleKind::Match => {
                     if rule.condition.matches(&subject) {
-                        let alert = self.build_alert(rule, &event, vec![Evidence::from_event(&event)], 1, Map::new(), &[]);
+                        let alert = self.build_alert(
+                            rule,
+                            &event,
+                            vec![Evidence::from_event(&event)],
+                            1,
+                            Map::new(),
+                            &[],
+                        );
                         self.emit(index, rule, &event, alert, alerts);
                     }
                 }
@@ -230,17 +253,27 @@ impl Engine {
         self.expire_windows(event.time);
     }
 
-    fn threshold(&mut self, index: usize, rule: &Rule, t: &Threshold, event: &Event, alerts: &mut Vec<Alert>) {
-        let subject = Subject { event, org: &self.config.org };
+    fn threshold(
+        &mut self,
+        index: usize,
+        rule: &Rule,
+        t: &Threshold,
+        event: &Event,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let subject = Subject {
+            event,
+            org: &self.config.org,
+        };
         let group = group_key(event, &t.group_by);
-        if let Some(after) = &t.after {
-            if after.matches(&subject) {
-                let w = self.windows.entry((index, group)).or_default();
-                w.armed_until = Some(event.time + t.window);
-                w.start = Some(Evidence::from_event(event));
-                w.events.clear();
-                return;
-            }
+        if let Some(after) = &t.after
+            && after.matches(&subject)
+        {
+            let w = self.windows.entry((index, group)).or_default();
+            w.armed_until = Some(event.time + t.window);
+            w.start = Some(Evidence::from_event(event));
+            w.events.clear();
+            return;
         }
         if !rule.condition.matches(&subject) {
             return;
@@ -255,14 +288,23 @@ impl Engine {
         if t.after.is_some() && w.armed_until.is_none_or(|until| event.time > until) {
             return;
         }
-        let value = t.distinct.as_ref().and_then(|d| event.field_text(d)).unwrap_or_default();
+        let value = t
+            .distinct
+            .as_ref()
+            .and_then(|d| event.field_text(d))
+            .unwrap_or_default();
         if t.distinct.is_some() && value.is_empty() {
             return;
         }
-        while w.events.front().is_some_and(|(time, _, _)| *time <= event.time - t.window) {
+        while w
+            .events
+            .front()
+            .is_some_and(|(time, _, _)| *time <= event.time - t.window)
+        {
             w.events.pop_front();
         }
-        w.events.push_back((event.time, value, Evidence::from_event(event)));
+        w.events
+            .push_back((event.time, value, Evidence::from_event(event)));
         let observed = match t.distinct {
             Some(_) => {
                 let mut values: Vec<&str> = w.events.iter().map(|(_, v, _)| v.as_str()).collect();
@@ -276,12 +318,19 @@ impl Engine {
             return;
         }
         let drained: Vec<(EventTime, String, Evidence)> = w.events.drain(..).collect();
-        let start = if t.after.is_some() { w.start.take() } else { None };
+        let start = if t.after.is_some() {
+            w.start.take()
+        } else {
+            None
+        };
         if t.after.is_some() {
             w.armed_until = None;
         }
         let mut context = Map::new();
-        context.insert("window".into(), Value::from(nhiwatch_core::time::format_duration(t.window)));
+        context.insert(
+            "window".into(),
+            Value::from(nhiwatch_core::time::format_duration(t.window)),
+        );
         context.insert("threshold".into(), Value::from(t.count));
         context.insert("observed".into(), Value::from(observed));
         if let Some(d) = &t.distinct {
@@ -294,7 +343,10 @@ impl Engine {
         let mut ids: Vec<String> = Vec::new();
         let mut evidence: Vec<Evidence> = Vec::new();
         if let Some(s) = start {
-            context.insert("after".into(), Value::from(format!("{} at {}", s.action, s.time.to_rfc3339())));
+            context.insert(
+                "after".into(),
+                Value::from(format!("{} at {}", s.action, s.time.to_rfc3339())),
+            );
             ids.push(s.event_id.clone());
             evidence.push(s);
         }
@@ -311,13 +363,18 @@ impl Engine {
 
     fn expire_windows(&mut self, now: EventTime) {
         // Cheap amortised sweep: only when the map has grown, drop windows with nothing live.
-        if self.windows.len() < 4096 || self.stats.events_total % 4096 != 0 {
+        if self.windows.len() < 4096 || !self.stats.events_total.is_multiple_of(4096) {
             return;
         }
         let pack = Arc::clone(&self.pack);
         self.windows.retain(|(index, _), w| {
-            let RuleKind::Threshold(t) = &pack.rules()[*index].kind else { return false };
-            let live_events = w.events.back().is_some_and(|(time, _, _)| *time > now - t.window);
+            let RuleKind::Threshold(t) = &pack.rules()[*index].kind else {
+                return false;
+            };
+            let live_events = w
+                .events
+                .back()
+                .is_some_and(|(time, _, _)| *time > now - t.window);
             let armed = w.armed_until.is_some_and(|until| until >= now);
             live_events || armed
         });
@@ -343,7 +400,13 @@ impl Engine {
             trigger_ids.iter().map(String::as_str).collect()
         };
         let summary = if rule.summary.is_empty() {
-            format!("{}: {} ({}) called {}", rule.title, id.name, id.kind.as_str(), event.action)
+            format!(
+                "{}: {} ({}) called {}",
+                rule.title,
+                id.name,
+                id.kind.as_str(),
+                event.action
+            )
         } else {
             rule.summary.render(event)
         };
@@ -353,14 +416,21 @@ impl Engine {
             title: rule.title.clone(),
             severity: rule.severity,
             time: event.time,
-            detected_at: self.watermark.unwrap_or(event.time).max(event.time - self.config.lateness),
+            detected_at: self
+                .watermark
+                .unwrap_or(event.time)
+                .max(event.time - self.config.lateness),
             identity: AlertIdentity {
                 id: id.key.0.clone(),
                 kind: id.kind.as_str().to_string(),
                 nhi: id.nhi,
                 nhi_reason: id.nhi_reason.clone(),
                 account: id.account.clone(),
-                account_name: self.config.org.account_name(&id.account).map(str::to_string),
+                account_name: self
+                    .config
+                    .org
+                    .account_name(&id.account)
+                    .map(str::to_string),
                 name: id.name.clone(),
                 access_key_id: id.access_key_id.clone(),
             },
@@ -373,7 +443,14 @@ impl Engine {
         }
     }
 
-    fn emit(&mut self, index: usize, rule: &Rule, event: &Event, alert: Alert, alerts: &mut Vec<Alert>) {
+    fn emit(
+        &mut self,
+        index: usize,
+        rule: &Rule,
+        event: &Event,
+        alert: Alert,
+        alerts: &mut Vec<Alert>,
+    ) {
         if rule.dedup.window > Duration::zero() {
             let mut key = event.identity.key.0.clone();
             for f in &rule.dedup.by {
@@ -381,11 +458,12 @@ impl Engine {
                 key.push_str(&event.field_text(f).unwrap_or_default());
             }
             let slot = (index, key);
-            if let Some(last) = self.dedup.get(&slot) {
-                if event.time >= *last && event.time - *last < rule.dedup.window {
-                    self.stats.count_suppressed(&rule.id);
-                    return;
-                }
+            if let Some(last) = self.dedup.get(&slot)
+                && event.time >= *last
+                && event.time - *last < rule.dedup.window
+            {
+                self.stats.count_suppressed(&rule.id);
+                return;
             }
             self.dedup.insert(slot, event.time);
         }
@@ -413,7 +491,9 @@ fn matched_fields(event: &Event, fields: &[FieldPath]) -> Map<String, Value> {
         event.visit_field(f, &mut |v| {
             let value = match v {
                 nhiwatch_core::FieldValue::Str(s) => Value::from(s),
-                nhiwatch_core::FieldValue::Num(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+                nhiwatch_core::FieldValue::Num(n) => {
+                    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+                }
                 nhiwatch_core::FieldValue::Bool(b) => Value::from(b),
                 nhiwatch_core::FieldValue::Null => Value::Null,
             };

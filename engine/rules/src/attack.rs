@@ -3,7 +3,7 @@
 //! The table is data (`rules/attack.yml`), checked by a test against MITRE's enterprise
 //! tables. A rule naming a technique that is not in the table fails to load.
 
-use crate::error::{from_yaml, LoadError, RuleError};
+use crate::error::{LoadError, RuleError, from_yaml};
 use nhiwatch_core::AttackRef;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -36,21 +36,35 @@ pub struct AttackTable {
 impl AttackTable {
     /// Parses the table file.
     pub fn parse(file: &str, text: &str) -> Result<Self, LoadError> {
-        let spec: TableSpec = serde_saphyr::from_str(text)
-            .map_err(|e| LoadError { file: file.to_string(), error: from_yaml(&e) })?;
+        let spec: TableSpec = serde_saphyr::from_str(text).map_err(|e| LoadError {
+            file: file.to_string(),
+            error: from_yaml(&e),
+        })?;
         let mut by_id = BTreeMap::new();
         for t in spec.techniques {
             if t.tactics.is_empty() {
                 return Err(LoadError {
                     file: file.to_string(),
-                    error: RuleError { line: 0, column: 0, message: format!("technique {} has no tactics", t.id) },
+                    error: RuleError {
+                        line: 0,
+                        column: 0,
+                        message: format!("technique {} has no tactics", t.id),
+                    },
                 });
             }
-            let r = AttackRef { technique_id: t.id.clone(), technique: t.name, tactics: t.tactics };
+            let r = AttackRef {
+                technique_id: t.id.clone(),
+                technique: t.name,
+                tactics: t.tactics,
+            };
             if by_id.insert(t.id.clone(), r).is_some() {
                 return Err(LoadError {
                     file: file.to_string(),
-                    error: RuleError { line: 0, column: 0, message: format!("technique {} listed twice", t.id) },
+                    error: RuleError {
+                        line: 0,
+                        column: 0,
+                        message: format!("technique {} listed twice", t.id),
+                    },
                 });
             }
         }

@@ -3,13 +3,13 @@
 //! Compilation happens once at load: paths are parsed, regexes and CIDRs built, text lowered
 //! for case-insensitive comparison. Evaluation allocates nothing for normalized fields.
 
-use crate::error::{at, RuleError};
+use crate::error::{RuleError, at};
 use crate::org::Org;
 use crate::spec::{ConditionSpec, Scalar};
 use ipnet::IpNet;
+use nhiwatch_core::Event;
 use nhiwatch_core::field::{FieldPath, FieldValue};
 use nhiwatch_core::ip::parse_ip_lenient;
-use nhiwatch_core::Event;
 use regex::Regex;
 use serde_saphyr::Spanned;
 
@@ -98,14 +98,24 @@ impl Condition {
             if children.is_empty() {
                 return Err(at(loc, "'all' needs at least one condition"));
             }
-            parts.push(Self::All(children.iter().map(Self::compile).collect::<Result<_, _>>()?));
+            parts.push(Self::All(
+                children
+                    .iter()
+                    .map(Self::compile)
+                    .collect::<Result<_, _>>()?,
+            ));
         }
         if let Some(children) = &s.any {
             kinds += 1;
             if children.is_empty() {
                 return Err(at(loc, "'any' needs at least one condition"));
             }
-            parts.push(Self::Any(children.iter().map(Self::compile).collect::<Result<_, _>>()?));
+            parts.push(Self::Any(
+                children
+                    .iter()
+                    .map(Self::compile)
+                    .collect::<Result<_, _>>()?,
+            ));
         }
         if let Some(child) = &s.not {
             kinds += 1;
@@ -119,8 +129,14 @@ impl Condition {
         }
         match (kinds, parts.pop()) {
             (1, Some(only)) => Ok(only),
-            (0, _) => Err(at(loc, "empty condition: use all, any, not, or field with an operator")),
-            _ => Err(at(loc, "a condition node holds exactly one of all, any, not, field")),
+            (0, _) => Err(at(
+                loc,
+                "empty condition: use all, any, not, or field with an operator",
+            )),
+            _ => Err(at(
+                loc,
+                "a condition node holds exactly one of all, any, not, field",
+            )),
         }
     }
 
@@ -199,7 +215,11 @@ impl Predicate {
         let path = FieldPath::parse(&field.value).map_err(|e| at(loc, e))?;
         let ci = s.case_insensitive.unwrap_or(false);
         let lower = |v: Vec<String>| -> Vec<String> {
-            if ci { v.into_iter().map(|x| x.to_ascii_lowercase()).collect() } else { v }
+            if ci {
+                v.into_iter().map(|x| x.to_ascii_lowercase()).collect()
+            } else {
+                v
+            }
         };
         let mut ops = Vec::new();
         if let Some(v) = &s.equals {
@@ -233,14 +253,22 @@ impl Predicate {
                 .clone()
                 .into_vec()
                 .iter()
-                .map(|n| n.parse::<IpNet>().map_err(|e| at(loc, format!("invalid CIDR '{n}': {e}"))))
+                .map(|n| {
+                    n.parse::<IpNet>()
+                        .map_err(|e| at(loc, format!("invalid CIDR '{n}': {e}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             ops.push(Op::Cidr(nets));
         }
         if let Some(e) = s.exists {
             ops.push(Op::Exists(e));
         }
-        for (v, cmp) in [(s.gt, Comparison::Gt), (s.gte, Comparison::Gte), (s.lt, Comparison::Lt), (s.lte, Comparison::Lte)] {
+        for (v, cmp) in [
+            (s.gt, Comparison::Gt),
+            (s.gte, Comparison::Gte),
+            (s.lt, Comparison::Lt),
+            (s.lte, Comparison::Lte),
+        ] {
             if let Some(v) = v {
                 ops.push(Op::Compare(cmp, v));
             }
@@ -255,7 +283,11 @@ impl Predicate {
         if ops.len() != 1 {
             return Err(at(
                 loc,
-                format!("field '{}' needs exactly one operator, found {}", field.value, ops.len()),
+                format!(
+                    "field '{}' needs exactly one operator, found {}",
+                    field.value,
+                    ops.len()
+                ),
             ));
         }
         let op = ops.remove(0);
@@ -271,7 +303,11 @@ impl Predicate {
             ),
             other => other,
         };
-        Ok(Self { field: path, op, case_insensitive: ci })
+        Ok(Self {
+            field: path,
+            op,
+            case_insensitive: ci,
+        })
     }
 
     /// Evaluates the predicate: true if any value at the path satisfies the operator
@@ -294,13 +330,20 @@ impl Predicate {
             }
             Op::EqualsField(other) => {
                 let ci = self.case_insensitive;
-                let norm = |v: FieldValue<'_>| if ci { v.to_text().to_ascii_lowercase() } else { v.to_text() };
+                let norm = |v: FieldValue<'_>| {
+                    if ci {
+                        v.to_text().to_ascii_lowercase()
+                    } else {
+                        v.to_text()
+                    }
+                };
                 let mut wanted: Vec<String> = Vec::new();
                 event.visit_field(other, &mut |v| {
                     wanted.push(norm(v));
                     false
                 });
-                !wanted.is_empty() && event.visit_field(&self.field, &mut |v| wanted.contains(&norm(v)))
+                !wanted.is_empty()
+                    && event.visit_field(&self.field, &mut |v| wanted.contains(&norm(v)))
             }
             op => event.visit_field(&self.field, &mut |v| self.value_matches(op, v)),
         }
@@ -354,14 +397,22 @@ fn as_number(value: FieldValue<'_>) -> Option<f64> {
 fn scalar_eq(want: &Scalar, value: FieldValue<'_>, ci: bool) -> bool {
     match (want, value) {
         (Scalar::Str(w), FieldValue::Str(s)) => {
-            if ci { s.eq_ignore_ascii_case(w) } else { s == w }
+            if ci {
+                s.eq_ignore_ascii_case(w)
+            } else {
+                s == w
+            }
         }
         (Scalar::Bool(w), FieldValue::Bool(b)) => *w == b,
-        (Scalar::Bool(w), FieldValue::Str(s)) => s.eq_ignore_ascii_case(if *w { "true" } else { "false" }),
+        (Scalar::Bool(w), FieldValue::Str(s)) => {
+            s.eq_ignore_ascii_case(if *w { "true" } else { "false" })
+        }
         (Scalar::Num(w), FieldValue::Num(n)) => *w == n,
         (Scalar::Num(w), FieldValue::Str(s)) => s.trim().parse::<f64>().is_ok_and(|n| n == *w),
         (Scalar::Str(w), FieldValue::Num(n)) => w.trim().parse::<f64>().is_ok_and(|x| x == n),
-        (Scalar::Str(w), FieldValue::Bool(b)) => w.eq_ignore_ascii_case(if b { "true" } else { "false" }),
+        (Scalar::Str(w), FieldValue::Bool(b)) => {
+            w.eq_ignore_ascii_case(if b { "true" } else { "false" })
+        }
         _ => false,
     }
 }
@@ -416,8 +467,14 @@ mod tests {
     #[test]
     fn account_of_reads_ids_and_arns() {
         assert_eq!(account_of("999988887777"), Some("999988887777"));
-        assert_eq!(account_of("arn:aws:iam::999988887777:root"), Some("999988887777"));
-        assert_eq!(account_of("arn:aws:iam::aws:policy/AdministratorAccess"), None);
+        assert_eq!(
+            account_of("arn:aws:iam::999988887777:root"),
+            Some("999988887777")
+        );
+        assert_eq!(
+            account_of("arn:aws:iam::aws:policy/AdministratorAccess"),
+            None
+        );
         assert_eq!(account_of("ec2.amazonaws.com"), None);
         assert_eq!(account_of("12345"), None);
     }

@@ -1,6 +1,6 @@
 //! Alert summary templates: `{field.path}` placeholders filled from the triggering event.
 
-use crate::error::{at, RuleError};
+use crate::error::{RuleError, at};
 use nhiwatch_core::{Event, FieldPath};
 use serde_saphyr::Location;
 
@@ -38,10 +38,13 @@ impl Template {
                         match chars.next() {
                             Some('}') => break,
                             Some(c) => name.push(c),
-                            None => return Err(at(loc, format!("summary: unclosed '{{' in '{text}'"))),
+                            None => {
+                                return Err(at(loc, format!("summary: unclosed '{{' in '{text}'")));
+                            }
                         }
                     }
-                    let path = FieldPath::parse(name.trim()).map_err(|e| at(loc, format!("summary: {e}")))?;
+                    let path = FieldPath::parse(name.trim())
+                        .map_err(|e| at(loc, format!("summary: {e}")))?;
                     if !literal.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut literal)));
                     }
