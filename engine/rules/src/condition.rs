@@ -245,7 +245,16 @@ impl Predicate {
                 .case_insensitive(ci)
                 .size_limit(MAX_REGEX_BYTES)
                 .build()
-                .map_err(|e| at(loc, format!("invalid regex '{r}': {e}")))?;
+                .map_err(|e| {
+                    let reason = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string();
+                    at(loc, format!("invalid regex '{r}': {reason}"))
+                })?;
             ops.push(Op::Regex(re));
         }
         if let Some(c) = &s.cidr {

@@ -69,6 +69,11 @@ pub(crate) fn from_yaml(err: &serde_saphyr::Error) -> RuleError {
         .split_once(": ")
         .filter(|(head, _)| head.contains("line"))
         .map_or(message.clone(), |(_, rest)| rest.to_string());
+    // …and its trailing position too.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
     RuleError {
         line,
         column,

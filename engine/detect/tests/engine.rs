@@ -1,0 +1,182 @@
+//! Engine behaviour on a simulated event clock: ordering within the lateness, late events,
+//! threshold windows (with and without a start event) and de-duplication.
+
+use nhiwatch_core::{Alert, SourceOffset};
+use nhiwatch_decode::decode_record;
+use nhiwatch_detect::{Engine, EngineConfig};
+use nhiwatch_rules::{AttackTable, RulePack};
+use std::sync::Arc;
+
+const TABLE: &str = "techniques:
+  - {id: T1087.004, name: \"Account Discovery: Cloud Account\", tactics: [Discovery]}
+  - {id: T1136.003, name: \"Create Account: Cloud Account\", tactics: [Persistence]}
+";
+
+fn pack(rule: &str) -> Arc<RulePack> {
+    let table = AttackTable::parse("attack.yml", TABLE).expect("table");
+    Arc::new(RulePack::load(&[("r.yml".into(), rule.into())], &table).expect("rule loads"))
+}
+
+const CREATE_USER: &str = "id: create-user
+title: user created
+description: d
+severity: high
+attack: [T1136.003]
+kind: match
+condition: {field: action, equals: CreateUser}
+summary: \"{identity.name} created {requestParameters.userName}\"
+";
+
+const BURST: &str = "id: burst
+title: discovery burst
+description: d
+severity: medium
+attack: [T1087.004]
+kind: threshold
+condition: {field: action, prefix: [List, Describe]}
+group_by: [identity.id]
+window: 10m
+threshold: {count: 3, distinct: action, after: {field: action, equals: GetCallerIdentity}}
+";
+
+fn record(id: &str, action: &str, minute: u32, second: u32) -> String {
+    format!(
+        r#"{{"eventTime":"2026-03-14T02:{minute:02}:{second:02}Z","eventName":"{action}","eventID":"{id}","recipientAccountId":"111111111111","requestParameters":{{"userName":"backup-admin"}},"userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111111111111:user/svc_ci","userName":"svc_ci","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"}}}}"#
+    )
+}
+
+fn run(pack: Arc<RulePack>, records: &[String]) -> (Vec<Alert>, Engine) {
+    let mut engine = Engine::new(pack, EngineConfig::default());
+    let mut alerts = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let offset = SourceOffset {
+            file: Arc::from("t"),
+            line: None,
+            record: i as u64,
+        };
+        let event = decode_record(r, offset).expect("test record decodes").event;
+        alerts.extend(engine.process(event));
+    }
+    alerts.extend(engine.finish());
+    (alerts, engine)
+}
+
+#[test]
+fn match_alerts_carry_identity_attack_and_summary() {
+    let (alerts, _) = run(pack(CREATE_USER), &[record("e1", "CreateUser", 0, 0)]);
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a.summary, "svc_ci created backup-admin");
+    assert!(a.identity.nhi);
+    assert!(
+        a.identity.nhi_reason.contains("svc_*"),
+        "{}",
+        a.identity.nhi_reason
+    );
+    assert_eq!(a.attack[0].technique, "Create Account: Cloud Account");
+    assert_eq!(a.context["matched"]["action"], "CreateUser");
+}
+
+#[test]
+fn repeats_within_the_dedup_window_are_suppressed_and_counted() {
+    let records: Vec<String> = (0..5)
+        .map(|i| record(&format!("e{i}"), "CreateUser", i * 10, 0))
+        .collect();
+    let (alerts, engine) = run(pack(CREATE_USER), &records);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(engine.stats().suppressed_total(), 4);
+    let no_dedup = format!("{CREATE_USER}dedup: {{window: 0s}}\n");
+    let (alerts, _) = run(pack(&no_dedup), &records);
+    assert_eq!(alerts.len(), 5);
+}
+
+#[test]
+fn threshold_counts_distinct_actions_only_after_the_start_event() {
+    let discovery = ["ListUsers", "ListRoles", "DescribeInstances"];
+    // Without GetCallerIdentity first: nothing.
+    let before: Vec<String> = discovery
+        .iter()
+        .enumerate()
+        .map(|(i, a)| record(&format!("d{i}"), a, 1, i as u32))
+        .collect();
+    assert!(run(pack(BURST), &before).0.is_empty());
+    // After it, three distinct calls within the window: one alert citing the start event.
+    let mut after = vec![record("gci", "GetCallerIdentity", 0, 0)];
+    after.extend(before.iter().cloned());
+    after.push(record("again", "ListUsers", 2, 0));
+    let (alerts, _) = run(pack(BURST), &after);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].evidence[0].event_id, "gci");
+    assert_eq!(alerts[0].context["observed"], 3);
+    // The same calls after the window closed: nothing.
+    let late: Vec<String> = std::iter::once(record("gci", "GetCallerIdentity", 0, 0))
+        .chain(
+            discovery
+                .iter()
+                .enumerate()
+                .map(|(i, a)| record(&format!("l{i}"), a, 30, i as u32)),
+        )
+        .collect();
+    assert!(run(pack(BURST), &late).0.is_empty());
+}
+
+#[test]
+fn order_within_the_lateness_does_not_matter() {
+    let mut records = vec![record("gci", "GetCallerIdentity", 0, 0)];
+    for (i, a) in ["ListUsers", "ListRoles", "DescribeInstances", "ListBuckets"]
+        .iter()
+        .enumerate()
+    {
+        records.push(record(&format!("d{i}"), a, 1 + i as u32, 0));
+    }
+    let (sorted, _) = run(pack(BURST), &records);
+    records.reverse();
+    let (reversed, engine) = run(pack(BURST), &records);
+    assert_eq!(engine.stats().late_events_total, 0);
+    let ids = |v: &[Alert]| v.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&sorted), ids(&reversed));
+    assert_eq!(sorted.len(), 1);
+}
+
+#[test]
+fn late_events_are_counted_and_still_evaluated() {
+    let records = vec![
+        record("new", "ListUsers", 59, 0),
+        record("old", "CreateUser", 0, 0),
+    ];
+    let (alerts, engine) = run(pack(CREATE_USER), &records);
+    assert_eq!(engine.stats().late_events_total, 1);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].evidence[0].event_id, "old");
+}
+
+#[test]
+fn batches_do_not_change_alerts() {
+    let records: Vec<String> = (0..40)
+        .map(|i| record(&format!("e{i}"), "CreateUser", i, 0))
+        .collect();
+    let rule = format!("{CREATE_USER}dedup: {{window: 5m}}\n");
+    let (one, _) = run(pack(&rule), &records);
+    // Many batches: the engine is fed the same events with watermark advances in between.
+    let mut engine = Engine::new(pack(&rule), EngineConfig::default());
+    let mut many = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let offset = SourceOffset {
+            file: Arc::from("t"),
+            line: None,
+            record: i as u64,
+        };
+        many.extend(engine.process(decode_record(r, offset).expect("decodes").event));
+        if i % 7 == 0
+            && let Some(wm) = engine.watermark()
+        {
+            many.extend(engine.advance_watermark(wm));
+        }
+    }
+    many.extend(engine.finish());
+    assert_eq!(
+        one.iter().map(|a| &a.id).collect::<Vec<_>>(),
+        many.iter().map(|a| &a.id).collect::<Vec<_>>()
+    );
+    assert_eq!(one.len(), 8);
+}
