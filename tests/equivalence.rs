@@ -10,20 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn run(paths: Vec<PathBuf>) -> Vec<Alert> {
-    let config =
-        Config::load(&project_root().join("fixtures/demo/nhiwatch.toml")).expect("demo config");
+    let config = Config::load(&project_root().join("fixtures/demo/nhiwatch.toml")).expect("demo config");
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions {
-        paths,
-        ..ReplayOptions::default()
-    };
-    let report = replay(
-        &opts,
-        pack,
-        config.engine_config().expect("engine config"),
-        &mut std::io::sink(),
-    )
-    .expect("replay");
+    let opts = ReplayOptions { paths, ..ReplayOptions::default() };
+    let report =
+        replay(&opts, pack, config.engine_config().expect("engine config"), &mut std::io::sink()).expect("replay");
     assert_eq!(report.summary.bad_total(), 0);
     report.alerts
 }
@@ -58,25 +49,13 @@ fn s3_archive_jsonl_and_eventbridge_agree() {
     nhiwatch_generator::write_jsonl(&jsonl, &records).expect("jsonl");
     let eventbridge = dir.path().join("demo-eventbridge.jsonl");
     nhiwatch_generator::write_eventbridge_jsonl(&eventbridge, &records).expect("eventbridge");
-    assert_eq!(
-        comparable(&run(vec![jsonl])),
-        comparable(&baseline),
-        "JSON Lines"
-    );
-    assert_eq!(
-        comparable(&run(vec![eventbridge])),
-        comparable(&baseline),
-        "EventBridge"
-    );
+    assert_eq!(comparable(&run(vec![jsonl])), comparable(&baseline), "JSON Lines");
+    assert_eq!(comparable(&run(vec![eventbridge])), comparable(&baseline), "EventBridge");
 
     // Files listed one by one, in reverse order.
     let mut files: Vec<PathBuf> = walk(&archive);
     files.reverse();
-    assert_eq!(
-        comparable(&run(files)),
-        comparable(&baseline),
-        "reversed file list"
-    );
+    assert_eq!(comparable(&run(files)), comparable(&baseline), "reversed file list");
 }
 
 #[test]

@@ -14,22 +14,10 @@ fn demo_alerts_match_the_golden_file() {
     let root = project_root();
     let config = Config::load(&root.join("fixtures/demo/nhiwatch.toml")).expect("demo config");
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions {
-        paths: vec!["../fixtures/demo".into()],
-        ..ReplayOptions::default()
-    };
-    let report = replay(
-        &opts,
-        pack,
-        config.engine_config().expect("engine config"),
-        &mut std::io::sink(),
-    )
-    .expect("demo replays");
-    assert_eq!(
-        report.summary.bad_total(),
-        0,
-        "the demo archive has no bad records"
-    );
+    let opts = ReplayOptions { paths: vec!["../fixtures/demo".into()], ..ReplayOptions::default() };
+    let report = replay(&opts, pack, config.engine_config().expect("engine config"), &mut std::io::sink())
+        .expect("demo replays");
+    assert_eq!(report.summary.bad_total(), 0, "the demo archive has no bad records");
     let mut actual = Vec::new();
     write_alerts(&report.alerts, Format::Json, &mut actual).expect("serialize");
     let actual = String::from_utf8(actual).expect("utf-8");
@@ -39,12 +27,8 @@ fn demo_alerts_match_the_golden_file() {
         std::fs::write(&golden, &actual).expect("bless");
         return;
     }
-    let expected = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (create it with NHIWATCH_BLESS=1)",
-            golden.display()
-        )
-    });
+    let expected = std::fs::read_to_string(&golden)
+        .unwrap_or_else(|e| panic!("{}: {e} (create it with NHIWATCH_BLESS=1)", golden.display()));
     if expected != actual {
         let diff: Vec<String> = expected
             .lines()
@@ -69,24 +53,10 @@ fn demo_tells_the_leaked_key_story() {
     let root = project_root();
     let config = Config::load(&root.join("fixtures/demo/nhiwatch.toml")).expect("demo config");
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions {
-        paths: vec![root.join("fixtures/demo")],
-        ..ReplayOptions::default()
-    };
-    let report = replay(
-        &opts,
-        pack,
-        config.engine_config().expect("engine config"),
-        &mut std::io::sink(),
-    )
-    .expect("demo replays");
-    let of = |rule: &str| {
-        report
-            .alerts
-            .iter()
-            .filter(|a| a.rule_id == rule)
-            .collect::<Vec<_>>()
-    };
+    let opts = ReplayOptions { paths: vec![root.join("fixtures/demo")], ..ReplayOptions::default() };
+    let report = replay(&opts, pack, config.engine_config().expect("engine config"), &mut std::io::sink())
+        .expect("demo replays");
+    let of = |rule: &str| report.alerts.iter().filter(|a| a.rule_id == rule).collect::<Vec<_>>();
     for rule in [
         "aws-discovery-burst-after-caller-identity",
         "aws-iam-user-created-by-nhi",
@@ -102,9 +72,5 @@ fn demo_tells_the_leaked_key_story() {
     }
     // The nightly in-org snapshot shares of the backup role do not alert.
     let share = &of("aws-snapshot-shared-external")[0];
-    assert!(
-        serde_json::to_string(&share.context)
-            .expect("json")
-            .contains("999988887777")
-    );
+    assert!(serde_json::to_string(&share.context).expect("json").contains("999988887777"));
 }

@@ -32,9 +32,7 @@ fn every_malformed_case_is_reported_and_the_good_records_still_alert() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     // 1. truncated gzip of a {"Records": [...]} file: the first records survive.
-    let many: Vec<String> = (0..300)
-        .map(|i| record(&format!("gz{i:03}"), "198.51.100.7"))
-        .collect();
+    let many: Vec<String> = (0..300).map(|i| record(&format!("gz{i:03}"), "198.51.100.7")).collect();
     let gz = gzip(format!(r#"{{"Records":[{}]}}"#, many.join(",")).as_bytes());
     write(d, "truncated.json.gz", &gz[..gz.len() / 2]);
     // 2. a non-JSON line, 3. missing eventTime, 4. missing eventName, 5. wrong type,
@@ -51,36 +49,23 @@ fn every_malformed_case_is_reported_and_the_good_records_still_alert() {
     push(br#"{"eventTime":"2026-03-14T02:00:00Z","eventName":["StopLogging"],"eventID":"wrong-type"}"#);
     push(b"{\"eventTime\":\"2026-03-14T02:00:00Z\",\"eventName\":\"StopLogging\",\"userAgent\":\"\xff\xfe\"}");
     push(
-        format!(
-            r#"{{"eventTime":"2026-03-14T02:00:00Z","eventName":"X","pad":"{}"}}"#,
-            "x".repeat(10 << 20)
-        )
-        .as_bytes(),
+        format!(r#"{{"eventTime":"2026-03-14T02:00:00Z","eventName":"X","pad":"{}"}}"#, "x".repeat(10 << 20))
+            .as_bytes(),
     );
     push(record("padded", "075.050.255.067").as_bytes());
     push(record("after", "198.51.100.7").as_bytes());
     write(d, "mixed.jsonl", &lines);
 
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions {
-        paths: vec![d.to_path_buf()],
-        ..ReplayOptions::default()
-    };
+    let opts = ReplayOptions { paths: vec![d.to_path_buf()], ..ReplayOptions::default() };
     let mut diagnostics = Vec::new();
-    let report =
-        replay(&opts, pack, EngineConfig::default(), &mut diagnostics).expect("replay runs");
+    let report = replay(&opts, pack, EngineConfig::default(), &mut diagnostics).expect("replay runs");
     let diagnostics = String::from_utf8_lossy(&diagnostics);
 
-    let alerted: Vec<String> = report
-        .alerts
-        .iter()
-        .flat_map(|a| a.evidence.iter().map(|e| e.event_id.clone()))
-        .collect();
+    let alerted: Vec<String> =
+        report.alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.event_id.clone())).collect();
     for id in ["gz000", "gz001", "before", "padded", "after"] {
-        assert!(
-            alerted.contains(&id.to_string()),
-            "record {id} must still alert; alerted: {alerted:?}"
-        );
+        assert!(alerted.contains(&id.to_string()), "record {id} must still alert; alerted: {alerted:?}");
     }
     let bad = &report.summary.bad_by_reason;
     for (reason, n) in [
@@ -91,11 +76,7 @@ fn every_malformed_case_is_reported_and_the_good_records_still_alert() {
         ("invalid_utf8", 1),
         ("too_large", 1),
     ] {
-        assert_eq!(
-            bad.get(reason).copied(),
-            Some(n),
-            "{reason} in {bad:?}\n{diagnostics}"
-        );
+        assert_eq!(bad.get(reason).copied(), Some(n), "{reason} in {bad:?}\n{diagnostics}");
     }
     assert_eq!(report.summary.notes.get("zero_padded_ip").copied(), Some(1));
     // Every report names the file and the line (or record) and the reason.
@@ -109,47 +90,27 @@ fn every_malformed_case_is_reported_and_the_good_records_still_alert() {
         "mixed.jsonl:7: too_large",
         "truncated.json.gz record 0: truncated",
     ] {
-        assert!(
-            diagnostics.contains(needle),
-            "missing '{needle}' in:\n{diagnostics}"
-        );
+        assert!(diagnostics.contains(needle), "missing '{needle}' in:\n{diagnostics}");
     }
-    let padded = report
-        .alerts
-        .iter()
-        .flat_map(|a| &a.evidence)
-        .find(|e| e.event_id == "padded")
-        .expect("padded alerted");
+    let padded =
+        report.alerts.iter().flat_map(|a| &a.evidence).find(|e| e.event_id == "padded").expect("padded alerted");
     assert_eq!(padded.source_ip, "75.50.255.67");
 }
 
 #[test]
 fn strict_mode_makes_a_bad_record_fatal() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(
-        dir.path(),
-        "bad.jsonl",
-        format!("{}\nnot json\n", record("a", "198.51.100.7")).as_bytes(),
-    );
+    write(dir.path(), "bad.jsonl", format!("{}\nnot json\n", record("a", "198.51.100.7")).as_bytes());
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions {
-        paths: vec![dir.path().to_path_buf()],
-        strict: true,
-        ..ReplayOptions::default()
-    };
-    let err =
-        replay(&opts, pack, EngineConfig::default(), &mut Vec::new()).expect_err("strict fails");
+    let opts = ReplayOptions { paths: vec![dir.path().to_path_buf()], strict: true, ..ReplayOptions::default() };
+    let err = replay(&opts, pack, EngineConfig::default(), &mut Vec::new()).expect_err("strict fails");
     assert!(err.to_string().contains("bad.jsonl:2"), "{err}");
 }
 
 #[test]
 fn a_missing_path_is_an_error() {
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions {
-        paths: vec!["/nonexistent/cloudtrail".into()],
-        ..ReplayOptions::default()
-    };
-    let err =
-        replay(&opts, pack, EngineConfig::default(), &mut Vec::new()).expect_err("missing path");
+    let opts = ReplayOptions { paths: vec!["/nonexistent/cloudtrail".into()], ..ReplayOptions::default() };
+    let err = replay(&opts, pack, EngineConfig::default(), &mut Vec::new()).expect_err("missing path");
     assert!(err.to_string().contains("/nonexistent/cloudtrail"), "{err}");
 }

@@ -9,20 +9,13 @@ use std::collections::BTreeMap;
 #[test]
 fn pack_loads_and_every_embedded_test_passes() {
     let pack = load_pack().unwrap_or_else(|e| panic!("rule pack failed to load:\n{e}"));
-    assert!(
-        pack.len() >= 12,
-        "the default pack has {} rules",
-        pack.len()
-    );
+    assert!(pack.len() >= 12, "the default pack has {} rules", pack.len());
     let mut failures = Vec::new();
     for rule in pack.rules() {
         let positives = rule.tests.iter().filter(|t| t.expect > 0).count();
         let negatives = rule.tests.iter().filter(|t| t.expect == 0).count();
         if positives == 0 || negatives == 0 {
-            failures.push(format!(
-                "{}: needs a true-positive and a true-negative test",
-                rule.id
-            ));
+            failures.push(format!("{}: needs a true-positive and a true-negative test", rule.id));
         }
         for outcome in run_rule_tests(rule, &EngineConfig::default()) {
             if !outcome.passed() {
@@ -37,11 +30,7 @@ fn pack_loads_and_every_embedded_test_passes() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "rule test failures:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "rule test failures:\n{}", failures.join("\n"));
 }
 
 fn read_csv(name: &str) -> Vec<Vec<String>> {
@@ -75,37 +64,20 @@ fn split_csv_line(line: &str) -> Vec<String> {
 fn attack_table_matches_mitre() {
     let techniques: BTreeMap<String, (String, Vec<String>)> = read_csv("enterprise-techniques.csv")
         .into_iter()
-        .map(|r| {
-            (
-                r[0].clone(),
-                (r[2].clone(), r[4].split(';').map(str::to_string).collect()),
-            )
-        })
+        .map(|r| (r[0].clone(), (r[2].clone(), r[4].split(';').map(str::to_string).collect())))
         .collect();
-    let tactics: Vec<String> = read_csv("enterprise-tactics.csv")
-        .into_iter()
-        .map(|r| r[1].clone())
-        .collect();
+    let tactics: Vec<String> = read_csv("enterprise-tactics.csv").into_iter().map(|r| r[1].clone()).collect();
     let table = attack_table();
     let mut problems = Vec::new();
     for t in table.iter() {
         match techniques.get(&t.technique_id) {
-            None => problems.push(format!(
-                "{} is not an ATT&CK enterprise technique",
-                t.technique_id
-            )),
+            None => problems.push(format!("{} is not an ATT&CK enterprise technique", t.technique_id)),
             Some((name, mitre_tactics)) => {
                 if &t.technique != name {
-                    problems.push(format!(
-                        "{}: name '{}' should be '{}'",
-                        t.technique_id, t.technique, name
-                    ));
+                    problems.push(format!("{}: name '{}' should be '{}'", t.technique_id, t.technique, name));
                 }
                 if &t.tactics != mitre_tactics {
-                    problems.push(format!(
-                        "{}: tactics {:?} should be {:?}",
-                        t.technique_id, t.tactics, mitre_tactics
-                    ));
+                    problems.push(format!("{}: tactics {:?} should be {:?}", t.technique_id, t.tactics, mitre_tactics));
                 }
             }
         }
@@ -119,12 +91,7 @@ fn attack_table_matches_mitre() {
     let pack = load_pack().unwrap_or_else(|e| panic!("{e}"));
     for rule in pack.rules() {
         for a in &rule.attack {
-            assert!(
-                techniques.contains_key(&a.technique_id),
-                "{}: {}",
-                rule.id,
-                a.technique_id
-            );
+            assert!(techniques.contains_key(&a.technique_id), "{}: {}", rule.id, a.technique_id);
         }
     }
 }

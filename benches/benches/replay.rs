@@ -50,9 +50,7 @@ fn main() {
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).unwrap_or_default());
     let t = Instant::now();
     let mut decoded = decode_buffer(&input, &file, &opts);
-    decoded
-        .events
-        .sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+    decoded.events.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
     let mut engine = Engine::new(pack.clone(), EngineConfig::default());
     let mut alerts = 0usize;
     for e in decoded.events {

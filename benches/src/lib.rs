@@ -12,8 +12,5 @@ pub fn peak_rss_kib() -> Option<u64> {
 
 /// Reads a count from the environment, with a default (lets CI smoke-run a bench quickly).
 pub fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }

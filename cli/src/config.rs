@@ -93,8 +93,7 @@ pub struct RulesConfig {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("invalid config {}", path.display()))
     }
 
@@ -113,12 +112,7 @@ impl Config {
         }
         engine.org = Org::new(self.org.name.clone(), self.org.accounts.iter().cloned())
             .with_account_names(self.org.account_names.clone());
-        for account in self
-            .org
-            .accounts
-            .iter()
-            .chain(self.org.account_names.keys())
-        {
+        for account in self.org.accounts.iter().chain(self.org.account_names.keys()) {
             anyhow::ensure!(
                 account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
                 "[org] account '{account}' is not a 12-digit AWS account id"
@@ -126,13 +120,10 @@ impl Config {
         }
         let names: Vec<String> = match &self.identities.name_patterns {
             Some(p) => p.clone(),
-            None => nhiwatch_detect::classify::DEFAULT_NAME_PATTERNS
-                .iter()
-                .map(|s| (*s).to_string())
-                .collect(),
+            None => nhiwatch_detect::classify::DEFAULT_NAME_PATTERNS.iter().map(|s| (*s).to_string()).collect(),
         };
-        engine.classifier = Classifier::new(&self.identities.nhi, &self.identities.human, &names)
-            .context("[identities]")?;
+        engine.classifier =
+            Classifier::new(&self.identities.nhi, &self.identities.human, &names).context("[identities]")?;
         Ok(engine)
     }
 }

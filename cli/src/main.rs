@@ -12,11 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "nhiwatch",
-    version,
-    about = "Detect misuse of non-human identities in cloud audit logs"
-)]
+#[command(name = "nhiwatch", version, about = "Detect misuse of non-human identities in cloud audit logs")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,11 +62,7 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
         None => Config::default(),
     };
     for db in &args.geoip {
-        anyhow::ensure!(
-            db.is_file(),
-            "GeoIP database {}: no such file",
-            db.display()
-        );
+        anyhow::ensure!(db.is_file(), "GeoIP database {}: no such file", db.display());
     }
     let mut rule_dirs = args.rules.clone();
     if rule_dirs.is_empty() {
@@ -80,18 +72,8 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
     let opts = ReplayOptions {
         paths: args.paths,
         strict: args.strict,
-        since: args
-            .since
-            .as_deref()
-            .map(parse_time_arg)
-            .transpose()
-            .context("--since")?,
-        until: args
-            .until
-            .as_deref()
-            .map(parse_time_arg)
-            .transpose()
-            .context("--until")?,
+        since: args.since.as_deref().map(parse_time_arg).transpose().context("--since")?,
+        until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
         decode: Default::default(),
         progress: std::io::stderr().is_terminal(),
     };
@@ -99,8 +81,7 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
     let report = replay(&opts, pack, config.engine_config()?, &mut stderr)?;
     match &args.output {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
             let mut w = std::io::BufWriter::new(file);
             write_alerts(&report.alerts, args.format, &mut w)?;
         }

@@ -24,18 +24,8 @@ pub fn write_alerts(alerts: &[Alert], format: Format, out: &mut dyn Write) -> an
         }
         Format::Table => {
             let mut table = Table::new();
-            table
-                .load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(160);
-            table.set_header([
-                "time (UTC)",
-                "severity",
-                "rule",
-                "identity",
-                "ATT&CK",
-                "summary",
-            ]);
+            table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(160);
+            table.set_header(["time (UTC)", "severity", "rule", "identity", "ATT&CK", "summary"]);
             for a in alerts {
                 let who = format!(
                     "{}\n{} ({})",

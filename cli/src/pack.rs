@@ -18,12 +18,8 @@ fn is_rule_file(path: &Path) -> bool {
 
 /// The built-in ATT&CK table.
 pub fn builtin_attack_table() -> anyhow::Result<AttackTable> {
-    let file = BUILTIN_RULES
-        .get_file(ATTACK_TABLE_FILE)
-        .context("built-in ATT&CK table missing")?;
-    let text = file
-        .contents_utf8()
-        .context("built-in ATT&CK table is not UTF-8")?;
+    let file = BUILTIN_RULES.get_file(ATTACK_TABLE_FILE).context("built-in ATT&CK table missing")?;
+    let text = file.contents_utf8().context("built-in ATT&CK table is not UTF-8")?;
     Ok(AttackTable::parse("rules/attack.yml", text)?)
 }
 
@@ -52,11 +48,7 @@ fn collect_builtin(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
 pub fn rule_files_in(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for root in paths {
-        anyhow::ensure!(
-            root.exists(),
-            "rules path {}: no such file or directory",
-            root.display()
-        );
+        anyhow::ensure!(root.exists(), "rules path {}: no such file or directory", root.display());
         let mut found = Vec::new();
         if root.is_file() {
             found.push(root.clone());
@@ -69,8 +61,7 @@ pub fn rule_files_in(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>>
         }
         found.sort();
         for path in found {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading rule {}", path.display()))?;
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading rule {}", path.display()))?;
             out.push((path.display().to_string(), text));
         }
     }

@@ -78,18 +78,9 @@ impl Summary {
             "  events:           {} decoded, {} processed, {} outside --since/--until",
             self.events_decoded, self.engine.events_total, self.events_out_of_range
         )?;
-        writeln!(
-            out,
-            "  bad records:      {}{}",
-            self.bad_total(),
-            by_key(&self.bad_by_reason)
-        )?;
+        writeln!(out, "  bad records:      {}{}", self.bad_total(), by_key(&self.bad_by_reason))?;
         if !self.notes.is_empty() {
-            writeln!(
-                out,
-                "  repaired:         {}",
-                by_key(&self.notes).trim_start_matches(' ')
-            )?;
+            writeln!(out, "  repaired:         {}", by_key(&self.notes).trim_start_matches(' '))?;
         }
         writeln!(out, "  late events:      {}", self.engine.late_events_total)?;
         writeln!(
@@ -99,19 +90,9 @@ impl Summary {
             self.engine.identities_nhi,
             self.engine.identities_human
         )?;
-        let severities: BTreeMap<String, u64> = self
-            .engine
-            .alerts_by_severity
-            .iter()
-            .rev()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect();
-        writeln!(
-            out,
-            "  alerts:           {}{}",
-            self.engine.alerts_total(),
-            by_key(&severities)
-        )?;
+        let severities: BTreeMap<String, u64> =
+            self.engine.alerts_by_severity.iter().rev().map(|(k, v)| (k.to_string(), *v)).collect();
+        writeln!(out, "  alerts:           {}{}", self.engine.alerts_total(), by_key(&severities))?;
         for (rule, n) in self.engine.alerts_by_rule.iter().filter(|(_, n)| **n > 0) {
             writeln!(out, "    {n:>6}  {rule}")?;
         }
@@ -149,17 +130,11 @@ pub struct ReplayReport {
 }
 
 fn progress_bar(enabled: bool, len: u64, what: &str) -> ProgressBar {
-    let target = if enabled {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
+    let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let bar = ProgressBar::with_draw_target(Some(len), target);
-    let style = ProgressStyle::with_template(
-        "{spinner} {msg:10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style = ProgressStyle::with_template("{spinner} {msg:10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(what.to_string());
     bar
@@ -173,10 +148,7 @@ struct BadReporter<'a> {
 
 impl BadReporter<'_> {
     fn report(&mut self, bad: &BadRecord) -> std::io::Result<()> {
-        let n = self
-            .per_key
-            .entry((bad.offset.file.to_string(), bad.reason.to_string()))
-            .or_default();
+        let n = self.per_key.entry((bad.offset.file.to_string(), bad.reason.to_string())).or_default();
         *n += 1;
         if *n <= REPORTS_PER_FILE_AND_REASON {
             writeln!(self.out, "bad record: {bad}")?;
@@ -207,16 +179,10 @@ pub fn replay(
 ) -> anyhow::Result<ReplayReport> {
     let started = Instant::now();
     let inputs = discover(&opts.paths)?;
-    let mut summary = Summary {
-        files: inputs.len() as u64,
-        ..Summary::default()
-    };
+    let mut summary = Summary { files: inputs.len() as u64, ..Summary::default() };
     let mut events: Vec<Event> = Vec::new();
     let bar = progress_bar(opts.progress, inputs.len() as u64, "decoding");
-    let mut reporter = BadReporter {
-        out: diagnostics,
-        per_key: BTreeMap::new(),
-    };
+    let mut reporter = BadReporter { out: diagnostics, per_key: BTreeMap::new() };
     for input in &inputs {
         let out = decode_input(input, &opts.decode);
         for bad in &out.bad {
@@ -224,10 +190,7 @@ pub fn replay(
                 anyhow::bail!("bad record (--strict): {bad}");
             }
             reporter.report(bad)?;
-            *summary
-                .bad_by_reason
-                .entry(bad.reason.to_string())
-                .or_default() += 1;
+            *summary.bad_by_reason.entry(bad.reason.to_string()).or_default() += 1;
         }
         for (note, n) in &out.notes {
             *summary.notes.entry(note.as_str().to_string()).or_default() += n;
@@ -242,8 +205,7 @@ pub fn replay(
         }
         summary.events_decoded += out.events.len() as u64;
         for e in out.events {
-            let in_range =
-                opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time < u);
+            let in_range = opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time < u);
             if in_range {
                 events.push(e);
             } else {
@@ -287,7 +249,5 @@ pub fn parse_time_arg(text: &str) -> anyhow::Result<EventTime> {
     }
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .with_context(|| format!("'{text}' is not an RFC 3339 time or a YYYY-MM-DD date"))?;
-    date.and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc())
-        .context("invalid date")
+    date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).context("invalid date")
 }

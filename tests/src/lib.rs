@@ -12,22 +12,14 @@ pub fn project_root() -> PathBuf {
 /// `../shared/corpus` beside the project root; panics naming the path when it is missing.
 pub fn corpus_dir() -> PathBuf {
     let dir = project_root().join("../shared/corpus");
-    assert!(
-        dir.is_dir(),
-        "the shared test corpus is missing: expected it at {}",
-        dir.display()
-    );
+    assert!(dir.is_dir(), "the shared test corpus is missing: expected it at {}", dir.display());
     dir
 }
 
 /// `../shared/attack` beside the project root.
 pub fn attack_dir() -> PathBuf {
     let dir = project_root().join("../shared/attack");
-    assert!(
-        dir.is_dir(),
-        "the shared ATT&CK tables are missing: expected them at {}",
-        dir.display()
-    );
+    assert!(dir.is_dir(), "the shared ATT&CK tables are missing: expected them at {}", dir.display());
     dir
 }
 
@@ -40,13 +32,8 @@ pub fn rule_files() -> Vec<(String, String)> {
     files
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
-            let rel = p
-                .strip_prefix(project_root())
-                .unwrap_or(&p)
-                .display()
-                .to_string();
+            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            let rel = p.strip_prefix(project_root()).unwrap_or(&p).display().to_string();
             (rel, text)
         })
         .collect()
@@ -71,8 +58,7 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The project's ATT&CK table (`rules/attack.yml`).
 pub fn attack_table() -> AttackTable {
     let path = project_root().join("rules/attack.yml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     AttackTable::parse("rules/attack.yml", &text).unwrap_or_else(|e| panic!("{e}"))
 }
 

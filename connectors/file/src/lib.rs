@@ -53,25 +53,12 @@ pub enum DiscoverError {
 
 /// File names read from directories: CloudTrail objects and exports.
 fn is_log_file(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     if name.starts_with('.') || name.contains("CloudTrail-Digest") {
         return false;
     }
     let lower = name.to_ascii_lowercase();
-    [
-        ".json",
-        ".json.gz",
-        ".jsonl",
-        ".jsonl.gz",
-        ".ndjson",
-        ".ndjson.gz",
-        ".gz",
-    ]
-    .iter()
-    .any(|ext| lower.ends_with(ext))
+    [".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz"].iter().any(|ext| lower.ends_with(ext))
 }
 
 /// Expands paths into inputs. Files named explicitly are always read; directories contribute
@@ -85,18 +72,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, DiscoverError> {
             continue;
         }
         if path.is_dir() {
-            for entry in walkdir::WalkDir::new(path)
-                .follow_links(true)
-                .sort_by_file_name()
-            {
-                let entry = entry.map_err(|source| DiscoverError::Walk {
-                    path: path.clone(),
-                    source,
-                })?;
-                let in_digest_dir = entry
-                    .path()
-                    .components()
-                    .any(|c| c.as_os_str() == "CloudTrail-Digest");
+            for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+                let entry = entry.map_err(|source| DiscoverError::Walk { path: path.clone(), source })?;
+                let in_digest_dir = entry.path().components().any(|c| c.as_os_str() == "CloudTrail-Digest");
                 if entry.file_type().is_file() && is_log_file(entry.path()) && !in_digest_dir {
                     inputs.push(Input::File(entry.into_path()));
                 }
@@ -132,11 +110,7 @@ pub fn read_input(input: &Input) -> ReadResult {
         Input::File(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut raw)),
         Input::Stdin => std::io::stdin().lock().read_to_end(&mut raw),
     };
-    let offset = |line| SourceOffset {
-        file: file.clone(),
-        line,
-        record: 0,
-    };
+    let offset = |line| SourceOffset { file: file.clone(), line, record: 0 };
     if let Err(e) = read {
         return ReadResult {
             bytes: raw,
@@ -148,10 +122,7 @@ pub fn read_input(input: &Input) -> ReadResult {
         };
     }
     if !raw.starts_with(&GZIP_MAGIC) {
-        return ReadResult {
-            bytes: raw,
-            problem: None,
-        };
+        return ReadResult { bytes: raw, problem: None };
     }
     let mut bytes = Vec::with_capacity(raw.len() * 8);
     let mut decoder = MultiGzDecoder::new(raw.as_slice());
@@ -160,10 +131,7 @@ pub fn read_input(input: &Input) -> ReadResult {
     loop {
         match decoder.read(&mut chunk) {
             Ok(0) => {
-                return ReadResult {
-                    bytes,
-                    problem: None,
-                };
+                return ReadResult { bytes, problem: None };
             }
             Ok(n) => bytes.extend_from_slice(&chunk[..n]),
             Err(e) => {
@@ -173,11 +141,7 @@ pub fn read_input(input: &Input) -> ReadResult {
                 );
                 return ReadResult {
                     bytes,
-                    problem: Some(BadRecord {
-                        offset: offset(None),
-                        reason: BadReason::Truncated,
-                        detail,
-                    }),
+                    problem: Some(BadRecord { offset: offset(None), reason: BadReason::Truncated, detail }),
                 };
             }
         }
@@ -205,41 +169,26 @@ mod tests {
     #[test]
     fn discovers_s3_layout_and_skips_digests() -> std::io::Result<()> {
         let dir = tempfile::tempdir()?;
-        let day = dir
-            .path()
-            .join("AWSLogs/111111111111/CloudTrail/us-east-1/2026/03/14");
-        let digest = dir
-            .path()
-            .join("AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2026/03/14");
+        let day = dir.path().join("AWSLogs/111111111111/CloudTrail/us-east-1/2026/03/14");
+        let digest = dir.path().join("AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2026/03/14");
         std::fs::create_dir_all(&day)?;
         std::fs::create_dir_all(&digest)?;
         std::fs::write(day.join("b.json.gz"), b"")?;
         std::fs::write(day.join("a.json.gz"), b"")?;
         std::fs::write(day.join("notes.txt"), b"")?;
         std::fs::write(digest.join("d.json.gz"), b"")?;
-        let found = discover(&[dir.path().to_path_buf(), day.join("a.json.gz")])
-            .map_err(std::io::Error::other)?;
-        let names: Vec<String> = found
-            .iter()
-            .map(|i| i.name().rsplit('/').next().unwrap_or_default().to_string())
-            .collect();
+        let found = discover(&[dir.path().to_path_buf(), day.join("a.json.gz")]).map_err(std::io::Error::other)?;
+        let names: Vec<String> =
+            found.iter().map(|i| i.name().rsplit('/').next().unwrap_or_default().to_string()).collect();
         assert_eq!(names, ["a.json.gz", "b.json.gz"]);
-        assert!(matches!(
-            discover(&[dir.path().join("nope")]),
-            Err(DiscoverError::Missing(_))
-        ));
+        assert!(matches!(discover(&[dir.path().join("nope")]), Err(DiscoverError::Missing(_))));
         Ok(())
     }
 
     #[test]
     fn truncated_gzip_keeps_what_it_held() -> std::io::Result<()> {
-        let rec = |id: &str| {
-            format!(r#"{{"eventTime":"2026-03-14T02:47:12Z","eventName":"X","eventID":"{id}"}}"#)
-        };
-        let text = (0..200)
-            .map(|i| rec(&format!("e{i}")))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let rec = |id: &str| format!(r#"{{"eventTime":"2026-03-14T02:47:12Z","eventName":"X","eventID":"{id}"}}"#);
+        let text = (0..200).map(|i| rec(&format!("e{i}"))).collect::<Vec<_>>().join("\n");
         let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(text.as_bytes())?;
         let gz = enc.finish()?;

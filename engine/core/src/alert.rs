@@ -55,11 +55,7 @@ impl AlertId {
     /// Computes the id from the alert's content.
     pub fn from_content<S: AsRef<str>>(rule_id: &str, identity: &str, parts: &[S]) -> Self {
         let mut hasher = Sha256::new();
-        for item in [
-            b"nhiwatch-alert-v1".as_slice(),
-            rule_id.as_bytes(),
-            identity.as_bytes(),
-        ] {
+        for item in [b"nhiwatch-alert-v1".as_slice(), rule_id.as_bytes(), identity.as_bytes()] {
             hasher.update(item);
             hasher.update([0u8]);
         }
@@ -196,9 +192,6 @@ mod tests {
         assert_ne!(a, c, "part boundaries are part of the content");
         assert_eq!(a.0.len(), 32);
         // Pinned so a change of the specified hash is a deliberate, visible change.
-        assert_eq!(
-            AlertId::from_content::<&str>("r", "i", &[]).0,
-            "a308d35924315bc5a1deaa7ceb57dcab"
-        );
+        assert_eq!(AlertId::from_content::<&str>("r", "i", &[]).0, "a308d35924315bc5a1deaa7ceb57dcab");
     }
 }

@@ -108,10 +108,7 @@ pub struct RawRecord {
 impl RawRecord {
     /// Wraps the record's JSON text.
     pub fn new(text: impl Into<Box<str>>) -> Self {
-        Self {
-            text: text.into(),
-            parsed: OnceLock::new(),
-        }
+        Self { text: text.into(), parsed: OnceLock::new() }
     }
 
     /// The record as written.
@@ -122,9 +119,7 @@ impl RawRecord {
     /// The record as a JSON tree (parsed once, on first use). `None` if it is not valid JSON,
     /// which a decoder never produces.
     pub fn json(&self) -> Option<&serde_json::Value> {
-        self.parsed
-            .get_or_init(|| serde_json::from_str(&self.text).ok())
-            .as_ref()
+        self.parsed.get_or_init(|| serde_json::from_str(&self.text).ok()).as_ref()
     }
 }
 

@@ -143,10 +143,7 @@ impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Builtin(b) => {
-                let name = BUILTINS
-                    .iter()
-                    .find(|(_, x)| x == b)
-                    .map_or("?", |(n, _)| *n);
+                let name = BUILTINS.iter().find(|(_, x)| x == b).map_or("?", |(n, _)| *n);
                 f.write_str(name)
             }
             Self::Raw(segs) => {
@@ -188,21 +185,13 @@ impl FieldValue<'_> {
 }
 
 fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 impl Event {
     /// Calls `visit` with each value at `path` until it returns `true`; returns whether any call
     /// did. Absent fields yield nothing (so `exists: false` holds for them).
-    pub fn visit_field(
-        &self,
-        path: &FieldPath,
-        visit: &mut dyn FnMut(FieldValue<'_>) -> bool,
-    ) -> bool {
+    pub fn visit_field(&self, path: &FieldPath, visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
         match path {
             FieldPath::Builtin(b) => self.visit_builtin(*b, visit),
             FieldPath::Raw(segments) => match self.raw.json() {
@@ -251,11 +240,7 @@ impl Event {
             Builtin::UserAgent => visit(FieldValue::Str(&self.user_agent)),
             Builtin::ErrorCode => opt(&self.outcome.error_code, visit),
             Builtin::ErrorMessage => opt(&self.outcome.error_message, visit),
-            Builtin::Outcome => visit(FieldValue::Str(if self.outcome.is_success() {
-                "success"
-            } else {
-                "failure"
-            })),
+            Builtin::Outcome => visit(FieldValue::Str(if self.outcome.is_success() { "success" } else { "failure" })),
             Builtin::ReadOnly => self.read_only.is_some_and(|r| visit(FieldValue::Bool(r))),
             Builtin::Category => visit(FieldValue::Str(&self.category)),
             Builtin::VpcEndpointId => opt(&self.vpc_endpoint_id, visit),
@@ -265,17 +250,13 @@ impl Event {
 }
 
 /// Walks `value` along `segments`, calling `visit` on each scalar reached.
-fn visit_json(
-    value: &serde_json::Value,
-    segments: &[Segment],
-    visit: &mut dyn FnMut(FieldValue<'_>) -> bool,
-) -> bool {
+fn visit_json(value: &serde_json::Value, segments: &[Segment], visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
     use serde_json::Value;
     match (value, segments.split_first()) {
         (Value::Array(items), _) => items.iter().any(|item| visit_json(item, segments, visit)),
-        (Value::Object(map), Some((head, rest))) => map
-            .get(&head.0)
-            .is_some_and(|child| visit_json(child, rest, visit)),
+        (Value::Object(map), Some((head, rest))) => {
+            map.get(&head.0).is_some_and(|child| visit_json(child, rest, visit))
+        }
         (Value::Object(map), None) => map.values().any(|child| visit_json(child, &[], visit)),
         (Value::String(s), Some(_)) => {
             // IAM policy documents arrive as JSON inside a string; step into them.
@@ -322,34 +303,20 @@ mod tests {
                 "n": 5
             }
         });
-        assert_eq!(
-            collect(&doc, "requestParameters.policyDocument.Statement.Action"),
-            ["*", "s3:Get*", "s3:List*"]
-        );
+        assert_eq!(collect(&doc, "requestParameters.policyDocument.Statement.Action"), ["*", "s3:Get*", "s3:List*"]);
         assert_eq!(collect(&doc, "requestParameters.items.userId"), ["1", "2"]);
-        assert_eq!(
-            collect(&doc, "requestParameters.principal"),
-            ["arn:aws:iam::3:root"]
-        );
+        assert_eq!(collect(&doc, "requestParameters.principal"), ["arn:aws:iam::3:root"]);
         assert_eq!(collect(&doc, "requestParameters.n"), ["5"]);
         assert!(collect(&doc, "requestParameters.missing.x").is_empty());
     }
 
     #[test]
     fn builtins_and_aliases_parse() {
-        assert_eq!(
-            FieldPath::parse("action"),
-            Ok(FieldPath::Builtin(Builtin::Action))
-        );
-        assert_eq!(
-            FieldPath::parse("eventName"),
-            Ok(FieldPath::Builtin(Builtin::Action))
-        );
+        assert_eq!(FieldPath::parse("action"), Ok(FieldPath::Builtin(Builtin::Action)));
+        assert_eq!(FieldPath::parse("eventName"), Ok(FieldPath::Builtin(Builtin::Action)));
         assert!(FieldPath::parse("a..b").is_err());
         assert_eq!(
-            FieldPath::parse("requestParameters.userName")
-                .map(|p| p.to_string())
-                .as_deref(),
+            FieldPath::parse("requestParameters.userName").map(|p| p.to_string()).as_deref(),
             Ok("requestParameters.userName")
         );
     }

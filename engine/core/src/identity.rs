@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// The stable id of an identity: a role ARN (never the session ARN), a user ARN, a service
 /// principal, an account id. Every event of one identity carries the same key.
@@ -103,7 +104,7 @@ pub struct Identity {
     /// Whether the engine classified this identity as non-human.
     pub nhi: bool,
     /// Why the engine decided human or non-human, in words an analyst reads.
-    pub nhi_reason: String,
+    pub nhi_reason: Arc<str>,
 }
 
 impl Identity {
@@ -119,23 +120,29 @@ impl Identity {
             web_identity: false,
             saml: false,
             nhi: false,
-            nhi_reason: String::new(),
+            nhi_reason: Arc::from(""),
         }
     }
 
     /// True when the session name is an EC2 instance id, i.e. instance-profile credentials.
     pub fn is_instance_profile_session(&self) -> bool {
         self.session_name.as_deref().is_some_and(|s| {
-            s.strip_prefix("i-")
-                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+            s.strip_prefix("i-").is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()))
         })
+    }
+
+    /// The facts classification reads from this event, packed so an unchanged identity is
+    /// not classified again.
+    pub fn signal_bits(&self) -> u8 {
+        u8::from(self.is_instance_profile_session())
+            | u8::from(self.web_identity) << 1
+            | u8::from(self.saml) << 2
+            | u8::from(self.uses_long_lived_key()) << 3
     }
 
     /// True when a long-lived IAM user access key (`AKIA…`) signed the call.
     pub fn uses_long_lived_key(&self) -> bool {
-        self.access_key_id
-            .as_deref()
-            .is_some_and(|k| k.starts_with("AKIA"))
+        self.access_key_id.as_deref().is_some_and(|k| k.starts_with("AKIA"))
     }
 }
 

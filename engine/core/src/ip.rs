@@ -18,10 +18,7 @@ pub struct ParsedIp {
 /// Parses an IPv4 or IPv6 address, accepting zero-padded decimal IPv4 octets.
 pub fn parse_ip_lenient(text: &str) -> Option<ParsedIp> {
     if let Ok(ip) = text.parse::<IpAddr>() {
-        return Some(ParsedIp {
-            ip,
-            zero_padded: false,
-        });
+        return Some(ParsedIp { ip, zero_padded: false });
     }
     let mut octets = [0u8; 4];
     let mut parts = text.split('.');
@@ -35,10 +32,7 @@ pub fn parse_ip_lenient(text: &str) -> Option<ParsedIp> {
     if parts.next().is_some() {
         return None;
     }
-    Some(ParsedIp {
-        ip: IpAddr::V4(Ipv4Addr::from(octets)),
-        zero_padded: true,
-    })
+    Some(ParsedIp { ip: IpAddr::V4(Ipv4Addr::from(octets)), zero_padded: true })
 }
 
 #[cfg(test)]
@@ -52,15 +46,7 @@ mod tests {
         assert!(p.zero_padded);
         assert!(!parse_ip_lenient("10.0.0.1").expect("parses").zero_padded);
         assert!(parse_ip_lenient("::1").is_some());
-        for bad in [
-            "256.1.1.1",
-            "1.2.3",
-            "1.2.3.4.5",
-            "a.b.c.d",
-            "ec2.amazonaws.com",
-            "0001.2.3.4",
-            "",
-        ] {
+        for bad in ["256.1.1.1", "1.2.3", "1.2.3.4.5", "a.b.c.d", "ec2.amazonaws.com", "0001.2.3.4", ""] {
             assert!(parse_ip_lenient(bad).is_none(), "{bad}");
         }
     }

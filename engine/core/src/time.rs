@@ -20,10 +20,7 @@ pub struct ParseDurationError {
 
 /// Parses `30s`, `15m`, `2h`, `7d`, `1w` and sums like `1h30m`. Zero is allowed (`0s`).
 pub fn parse_duration(input: &str) -> Result<Duration, ParseDurationError> {
-    let err = |reason| ParseDurationError {
-        input: input.to_string(),
-        reason,
-    };
+    let err = |reason| ParseDurationError { input: input.to_string(), reason };
     let text = input.trim();
     if text.is_empty() {
         return Err(err("empty"));

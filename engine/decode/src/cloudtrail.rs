@@ -8,9 +8,7 @@ use crate::bad::{BadReason, Note};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use nhiwatch_core::event::RawRecord;
 use nhiwatch_core::ip::parse_ip_lenient;
-use nhiwatch_core::{
-    Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset,
-};
+use nhiwatch_core::{Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -155,23 +153,14 @@ fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decode
         return decode_at_depth(detail.get(), offset, depth + 1);
     }
     let mut notes = Vec::new();
-    let time_text = record
-        .event_time
-        .as_deref()
-        .ok_or_else(|| missing("eventTime"))?;
-    let action = record
-        .event_name
-        .as_deref()
-        .ok_or_else(|| missing("eventName"))?;
+    let time_text = record.event_time.as_deref().ok_or_else(|| missing("eventTime"))?;
+    let action = record.event_name.as_deref().ok_or_else(|| missing("eventName"))?;
     if action.is_empty() {
         return Err(missing("eventName"));
     }
     let time = parse_event_time(time_text).ok_or_else(|| RecordError {
         reason: BadReason::InvalidTime,
-        detail: format!(
-            "field 'eventTime': '{}' is not an RFC 3339 timestamp",
-            truncate(time_text, 64)
-        ),
+        detail: format!("field 'eventTime': '{}' is not an RFC 3339 timestamp", truncate(time_text, 64)),
     })?;
     let account = owned(&record.recipient_account_id);
     let event_id = match record.event_id.as_deref() {
@@ -190,17 +179,11 @@ fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decode
                 }
                 Origin::Ip(p.ip)
             }
-            None if s == "AWS Internal" || s.ends_with(".amazonaws.com") => {
-                Origin::Service(s.to_string())
-            }
+            None if s == "AWS Internal" || s.ends_with(".amazonaws.com") => Origin::Service(s.to_string()),
             None => Origin::Other(s.to_string()),
         },
     };
-    let invoked_by = record
-        .user_identity
-        .as_ref()
-        .and_then(|u| u.invoked_by.as_deref())
-        .map(str::to_string);
+    let invoked_by = record.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
     let identity = identity_of(record.user_identity.as_ref(), &account);
     Ok(Decoded {
         event: Event {
@@ -215,19 +198,11 @@ fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decode
             origin,
             user_agent: owned(&record.user_agent),
             outcome: Outcome {
-                error_code: record
-                    .error_code
-                    .as_deref()
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string),
+                error_code: record.error_code.as_deref().filter(|s| !s.is_empty()).map(str::to_string),
                 error_message: record.error_message.as_deref().map(str::to_string),
             },
             read_only: record.read_only,
-            category: record
-                .event_category
-                .as_deref()
-                .unwrap_or("Management")
-                .to_string(),
+            category: record.event_category.as_deref().unwrap_or("Management").to_string(),
             vpc_endpoint_id: record.vpc_endpoint_id.as_deref().map(str::to_string),
             invoked_by,
             raw: RawRecord::new(text),
@@ -242,10 +217,7 @@ fn owned(t: &Text<'_>) -> String {
 }
 
 fn missing(field: &str) -> RecordError {
-    RecordError {
-        reason: BadReason::MissingField,
-        detail: format!("missing field '{field}'"),
-    }
+    RecordError { reason: BadReason::MissingField, detail: format!("missing field '{field}'") }
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -273,33 +245,17 @@ fn describe_error(text: &str, err: serde_json::Error) -> RecordError {
                 Ok(_) => String::new(),
             };
             let top_level = path.is_empty() || path == "." || !text.trim_start().starts_with('{');
-            let reason = if top_level {
-                BadReason::UnknownShape
-            } else {
-                BadReason::WrongType
-            };
+            let reason = if top_level { BadReason::UnknownShape } else { BadReason::WrongType };
             let message = err.to_string();
             let message = message.split(" at line").next().unwrap_or(&message);
             if top_level {
-                RecordError {
-                    reason,
-                    detail: format!("not a CloudTrail record: {message}"),
-                }
+                RecordError { reason, detail: format!("not a CloudTrail record: {message}") }
             } else {
-                RecordError {
-                    reason,
-                    detail: format!("field '{path}': {message}"),
-                }
+                RecordError { reason, detail: format!("field '{path}': {message}") }
             }
         }
-        Category::Eof => RecordError {
-            reason: BadReason::Truncated,
-            detail: format!("record ends early: {err}"),
-        },
-        Category::Syntax | Category::Io => RecordError {
-            reason: BadReason::InvalidJson,
-            detail: err.to_string(),
-        },
+        Category::Eof => RecordError { reason: BadReason::Truncated, detail: format!("record ends early: {err}") },
+        Category::Syntax | Category::Io => RecordError { reason: BadReason::InvalidJson, detail: err.to_string() },
     }
 }
 
@@ -329,52 +285,24 @@ fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity
     };
     let kind = IdentityType::from_cloudtrail(u.kind.as_deref().unwrap_or(""));
     let arn = u.arn.as_deref().unwrap_or("");
-    let account = u
-        .account_id
-        .as_deref()
-        .filter(|a| !a.is_empty())
-        .unwrap_or(event_account)
-        .to_string();
-    let issuer = u
-        .session_context
-        .as_ref()
-        .and_then(|c| c.session_issuer.as_ref());
-    let issuer_arn = issuer
-        .and_then(|i| i.arn.as_deref())
-        .filter(|a| !a.is_empty());
+    let account = u.account_id.as_deref().filter(|a| !a.is_empty()).unwrap_or(event_account).to_string();
+    let issuer = u.session_context.as_ref().and_then(|c| c.session_issuer.as_ref());
+    let issuer_arn = issuer.and_then(|i| i.arn.as_deref()).filter(|a| !a.is_empty());
     let (key, name, session_name) = match kind {
         IdentityType::AssumedRole => {
             let (role_arn, role_name, session) = role_of_session(arn, &account);
-            let key = issuer_arn
-                .map(str::to_string)
-                .or(role_arn)
-                .unwrap_or_else(|| fallback_key(u, &account));
-            let name = issuer
-                .and_then(|i| i.user_name.as_deref())
-                .map(str::to_string)
-                .or(role_name)
-                .unwrap_or_default();
+            let key = issuer_arn.map(str::to_string).or(role_arn).unwrap_or_else(|| fallback_key(u, &account));
+            let name =
+                issuer.and_then(|i| i.user_name.as_deref()).map(str::to_string).or(role_name).unwrap_or_default();
             (key, name, session)
         }
         IdentityType::IAMUser => {
-            let name = u
-                .user_name
-                .as_deref()
-                .map(str::to_string)
-                .unwrap_or_else(|| last_segment(arn).to_string());
-            let key = if arn.is_empty() {
-                format!("arn:aws:iam::{account}:user/{name}")
-            } else {
-                arn.to_string()
-            };
+            let name = u.user_name.as_deref().map(str::to_string).unwrap_or_else(|| last_segment(arn).to_string());
+            let key = if arn.is_empty() { format!("arn:aws:iam::{account}:user/{name}") } else { arn.to_string() };
             (key, name, None)
         }
         IdentityType::Root => {
-            let key = if arn.is_empty() {
-                format!("arn:aws:iam::{account}:root")
-            } else {
-                arn.to_string()
-            };
+            let key = if arn.is_empty() { format!("arn:aws:iam::{account}:root") } else { arn.to_string() };
             (key, "root".to_string(), None)
         }
         IdentityType::AWSService => {
@@ -387,21 +315,9 @@ fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity
         }
         IdentityType::WebIdentityUser | IdentityType::SAMLUser => {
             let provider = u.identity_provider.as_deref().unwrap_or("");
-            let user = u
-                .user_name
-                .as_deref()
-                .or(u.principal_id.as_deref())
-                .unwrap_or("");
-            let prefix = if kind == IdentityType::SAMLUser {
-                "saml"
-            } else {
-                "web-identity"
-            };
-            (
-                format!("{prefix}:{provider}:{user}"),
-                user.to_string(),
-                None,
-            )
+            let user = u.user_name.as_deref().or(u.principal_id.as_deref()).unwrap_or("");
+            let prefix = if kind == IdentityType::SAMLUser { "saml" } else { "web-identity" };
+            (format!("{prefix}:{provider}:{user}"), user.to_string(), None)
         }
         IdentityType::FederatedUser => {
             let key = issuer_arn.unwrap_or(arn).to_string();
@@ -411,29 +327,18 @@ fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity
                 .unwrap_or_else(|| last_segment(arn).to_string());
             (key, name, Some(last_segment(arn).to_string()))
         }
-        IdentityType::Unknown => (
-            fallback_key(u, &account),
-            u.user_name.as_deref().unwrap_or("unknown").to_string(),
-            None,
-        ),
+        IdentityType::Unknown => {
+            (fallback_key(u, &account), u.user_name.as_deref().unwrap_or("unknown").to_string(), None)
+        }
     };
-    let key = if key.is_empty() {
-        fallback_key(u, &account)
-    } else {
-        key
-    };
+    let key = if key.is_empty() { fallback_key(u, &account) } else { key };
     let mut id = Identity::new(IdentityKey(key), kind, account, name);
-    id.access_key_id = u
-        .access_key_id
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .map(str::to_string);
+    id.access_key_id = u.access_key_id.as_deref().filter(|k| !k.is_empty()).map(str::to_string);
     id.session_name = session_name;
     id.web_identity = kind == IdentityType::WebIdentityUser
-        || u.session_context.as_ref().is_some_and(|c| {
-            c.web_id_federation_data
-                .is_some_and(|d| d.get() != "null" && d.get() != "{}")
-        });
+        || u.session_context
+            .as_ref()
+            .is_some_and(|c| c.web_id_federation_data.is_some_and(|d| d.get() != "null" && d.get() != "{}"));
     id.saml = kind == IdentityType::SAMLUser || id.name.starts_with("AWSReservedSSO_");
     if let Some(i) = issuer
         && id.account.is_empty()
@@ -465,16 +370,8 @@ fn role_of_session(arn: &str, account: &str) -> (Option<String>, Option<String>,
         None => (rest, None),
     };
     let partition = arn.split(':').nth(1).unwrap_or("aws");
-    let acct = arn
-        .split(':')
-        .nth(4)
-        .filter(|a| !a.is_empty())
-        .unwrap_or(account);
-    (
-        Some(format!("arn:{partition}:iam::{acct}:role/{role}")),
-        Some(role.to_string()),
-        session,
-    )
+    let acct = arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(account);
+    (Some(format!("arn:{partition}:iam::{acct}:role/{role}")), Some(role.to_string()), session)
 }
 
 #[cfg(test)]
@@ -483,11 +380,7 @@ mod tests {
     use std::sync::Arc;
 
     fn off() -> SourceOffset {
-        SourceOffset {
-            file: Arc::from("t.json"),
-            line: Some(1),
-            record: 0,
-        }
+        SourceOffset { file: Arc::from("t.json"), line: Some(1), record: 0 }
     }
 
     #[test]
@@ -496,14 +389,8 @@ mod tests {
           "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111111111111:assumed-role/app-server/i-0abc123def4567890","accountId":"111111111111","accessKeyId":"ASIAXXXX",
           "sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111111111111:role/service/app-server","userName":"app-server","accountId":"111111111111"}}}}"#;
         let d = decode_record(text, off()).expect("decodes");
-        assert_eq!(
-            d.event.identity.key.as_str(),
-            "arn:aws:iam::111111111111:role/service/app-server"
-        );
-        assert_eq!(
-            d.event.identity.session_name.as_deref(),
-            Some("i-0abc123def4567890")
-        );
+        assert_eq!(d.event.identity.key.as_str(), "arn:aws:iam::111111111111:role/service/app-server");
+        assert_eq!(d.event.identity.session_name.as_deref(), Some("i-0abc123def4567890"));
         assert!(d.event.identity.is_instance_profile_session());
         assert_eq!(d.event.origin.to_string(), "75.50.255.67");
         assert_eq!(d.notes, vec![Note::ZeroPaddedIp]);
@@ -528,24 +415,16 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = decode_record(
-            r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":42}"#,
-            off(),
-        )
-        .expect_err("wrong type");
+        let e = decode_record(r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":42}"#, off()).expect_err("wrong type");
         assert_eq!(e.reason, BadReason::WrongType);
         assert!(e.detail.contains("eventName"), "{}", e.detail);
         let e = decode_record(r#"{"eventName":"X"}"#, off()).expect_err("no time");
         assert_eq!(e.reason, BadReason::MissingField);
         assert!(e.detail.contains("eventTime"));
-        let e = decode_record(r#"{"eventTime":"yesterday","eventName":"X"}"#, off())
-            .expect_err("bad time");
+        let e = decode_record(r#"{"eventTime":"yesterday","eventName":"X"}"#, off()).expect_err("bad time");
         assert_eq!(e.reason, BadReason::InvalidTime);
-        let e = decode_record(
-            r#"{"eventTime":"2026-03-14T02:47:12Z","userIdentity":{"type":7}}"#,
-            off(),
-        )
-        .expect_err("nested");
+        let e = decode_record(r#"{"eventTime":"2026-03-14T02:47:12Z","userIdentity":{"type":7}}"#, off())
+            .expect_err("nested");
         assert!(e.detail.contains("userIdentity.type"), "{}", e.detail);
         let e = decode_record(r#"[1,2]"#, off()).expect_err("not a record");
         assert_eq!(e.reason, BadReason::UnknownShape);

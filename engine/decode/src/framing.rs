@@ -40,10 +40,7 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self {
-            framing: Framing::Auto,
-            max_record_bytes: 1 << 20,
-        }
+        Self { framing: Framing::Auto, max_record_bytes: 1 << 20 }
     }
 }
 
@@ -66,11 +63,7 @@ impl DecodeOutput {
             self.bad.push(BadRecord {
                 offset,
                 reason: BadReason::TooLarge,
-                detail: format!(
-                    "record of {} bytes exceeds the {} byte limit",
-                    text.len(),
-                    opts.max_record_bytes
-                ),
+                detail: format!("record of {} bytes exceeds the {} byte limit", text.len(), opts.max_record_bytes),
             });
             return;
         }
@@ -78,17 +71,11 @@ impl DecodeOutput {
             Ok(d) => {
                 for note in d.notes {
                     *self.notes.entry(note).or_default() += 1;
-                    self.first_note
-                        .entry(note)
-                        .or_insert_with(|| offset.clone());
+                    self.first_note.entry(note).or_insert_with(|| offset.clone());
                 }
                 self.events.push(d.event);
             }
-            Err(e) => self.bad.push(BadRecord {
-                offset,
-                reason: e.reason,
-                detail: e.detail,
-            }),
+            Err(e) => self.bad.push(BadRecord { offset, reason: e.reason, detail: e.detail }),
         }
     }
 }
@@ -121,8 +108,7 @@ fn detect(bytes: &[u8]) -> Framing {
     }
     let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
     let rest_has_content = first_non_ws(&bytes[end..]).is_some();
-    let first_line_complete =
-        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[start..end]).is_ok();
+    let first_line_complete = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes[start..end]).is_ok();
     if rest_has_content && first_line_complete {
         Framing::Lines
     } else if !rest_has_content || is_records_object(&bytes[start..]) {
@@ -130,15 +116,8 @@ fn detect(bytes: &[u8]) -> Framing {
     } else {
         // A first line that is not a complete value: JSON Lines with a broken first line, or a
         // pretty-printed object. A pretty-printed object's first line is `{` alone.
-        let first = bytes[start..end]
-            .iter()
-            .filter(|b| !b.is_ascii_whitespace())
-            .count();
-        if first <= 1 {
-            Framing::Document
-        } else {
-            Framing::Lines
-        }
+        let first = bytes[start..end].iter().filter(|b| !b.is_ascii_whitespace()).count();
+        if first <= 1 { Framing::Document } else { Framing::Lines }
     }
 }
 
@@ -159,21 +138,13 @@ fn decode_lines(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut D
         if first_non_ws(line).is_none() {
             continue;
         }
-        let offset = SourceOffset {
-            file: file.clone(),
-            line: Some(line_no),
-            record,
-        };
+        let offset = SourceOffset { file: file.clone(), line: Some(line_no), record };
         record += 1;
         if line.len() > opts.max_record_bytes {
             out.bad.push(BadRecord {
                 offset,
                 reason: BadReason::TooLarge,
-                detail: format!(
-                    "line of {} bytes exceeds the {} byte record limit",
-                    line.len(),
-                    opts.max_record_bytes
-                ),
+                detail: format!("line of {} bytes exceeds the {} byte record limit", line.len(), opts.max_record_bytes),
             });
             continue;
         }
@@ -197,13 +168,7 @@ fn decode_lines(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut D
     }
 }
 
-fn decode_document(
-    bytes: &[u8],
-    file: &Arc<str>,
-    opts: &DecodeOptions,
-    out: &mut DecodeOutput,
-    line_base: u64,
-) {
+fn decode_document(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut DecodeOutput, line_base: u64) {
     let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(bytes) {
         Ok(t) => t.into(),
         Err(e) => {
@@ -226,11 +191,8 @@ fn decode_document(
     let body = &text[start..];
     let is_array = body.starts_with('[');
     if !is_array && !is_records_object(body.as_bytes()) {
-        let offset = SourceOffset {
-            file: file.clone(),
-            line: Some(line_base + line_col(text.as_bytes(), start).0),
-            record: 0,
-        };
+        let offset =
+            SourceOffset { file: file.clone(), line: Some(line_base + line_col(text.as_bytes(), start).0), record: 0 };
         out.push_record(body.trim_end(), offset, opts);
         return;
     }
@@ -246,11 +208,8 @@ fn decode_document(
     for (index, item) in items.iter().enumerate() {
         let raw = item.get();
         let pos = (raw.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        let offset = SourceOffset {
-            file: file.clone(),
-            line: Some(line_base + lines.line_at(pos)),
-            record: index as u64,
-        };
+        let offset =
+            SourceOffset { file: file.clone(), line: Some(line_base + lines.line_at(pos)), record: index as u64 };
         if !raw.starts_with('{') {
             out.bad.push(BadRecord {
                 offset,
@@ -263,29 +222,16 @@ fn decode_document(
     }
     if let Err(e) = result {
         let kept = items.len();
-        let offset = SourceOffset {
-            file: file.clone(),
-            line: Some(line_base + e.line() as u64),
-            record: kept as u64,
-        };
+        let offset = SourceOffset { file: file.clone(), line: Some(line_base + e.line() as u64), record: kept as u64 };
         let (reason, detail) = if e.is_eof() {
-            (
-                BadReason::Truncated,
-                format!("input ends early; the {kept} records before it were kept"),
-            )
+            (BadReason::Truncated, format!("input ends early; the {kept} records before it were kept"))
         } else {
             (
                 BadReason::InvalidJson,
-                format!(
-                    "{e}; the {kept} records before it were kept, the rest of the file could not be read"
-                ),
+                format!("{e}; the {kept} records before it were kept, the rest of the file could not be read"),
             )
         };
-        out.bad.push(BadRecord {
-            offset,
-            reason,
-            detail,
-        });
+        out.bad.push(BadRecord { offset, reason, detail });
     }
 }
 
@@ -307,11 +253,7 @@ struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     fn new(text: &'a str) -> Self {
-        Self {
-            text: text.as_bytes(),
-            pos: 0,
-            line: 1,
-        }
+        Self { text: text.as_bytes(), pos: 0, line: 1 }
     }
 
     fn line_at(&mut self, pos: usize) -> u64 {
@@ -369,9 +311,7 @@ impl<'de> Visitor<'de> for RecordsCollector<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if key == "Records" {
-                map.next_value_seed(ElementCollector {
-                    items: &mut *self.items,
-                })?;
+                map.next_value_seed(ElementCollector { items: &mut *self.items })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -411,7 +351,8 @@ mod tests {
         assert_eq!(ids(&out), ["a", "b"]);
         assert_eq!(out.events[1].offset.line, Some(3));
         assert_eq!(ids(&decode(rec("a").as_bytes())), ["a"]);
-        let pretty = "{\n  \"eventTime\": \"2026-03-14T02:47:12Z\",\n  \"eventName\": \"X\",\n  \"eventID\": \"p\"\n}\n";
+        let pretty =
+            "{\n  \"eventTime\": \"2026-03-14T02:47:12Z\",\n  \"eventName\": \"X\",\n  \"eventID\": \"p\"\n}\n";
         assert_eq!(ids(&decode(pretty.as_bytes())), ["p"]);
     }
 
@@ -430,9 +371,7 @@ mod tests {
         let mut input = Vec::new();
         input.extend_from_slice(rec("a").as_bytes());
         input.extend_from_slice(b"\nnot json at all\n");
-        input.extend_from_slice(
-            b"{\"eventName\":\"X\",\"eventTime\":\"2026-03-14T02:47:12Z\",\"bad\":\"\xff\xfe\"}\n",
-        );
+        input.extend_from_slice(b"{\"eventName\":\"X\",\"eventTime\":\"2026-03-14T02:47:12Z\",\"bad\":\"\xff\xfe\"}\n");
         input.extend_from_slice(b"{\"eventName\":\"NoTime\"}\n");
         input.extend_from_slice(rec("b").as_bytes());
         let out = decode(&input);
@@ -440,20 +379,13 @@ mod tests {
         let reasons: Vec<_> = out.bad.iter().map(|b| (b.offset.line, b.reason)).collect();
         assert_eq!(
             reasons,
-            [
-                (Some(2), BadReason::InvalidJson),
-                (Some(3), BadReason::InvalidUtf8),
-                (Some(4), BadReason::MissingField)
-            ]
+            [(Some(2), BadReason::InvalidJson), (Some(3), BadReason::InvalidUtf8), (Some(4), BadReason::MissingField)]
         );
     }
 
     #[test]
     fn oversized_records_are_rejected_not_fatal() {
-        let big = format!(
-            r#"{{"eventTime":"2026-03-14T02:47:12Z","eventName":"X","pad":"{}"}}"#,
-            "x".repeat(2 << 20)
-        );
+        let big = format!(r#"{{"eventTime":"2026-03-14T02:47:12Z","eventName":"X","pad":"{}"}}"#, "x".repeat(2 << 20));
         let input = format!("{}\n{}\n{}\n", rec("a"), big, rec("b"));
         let out = decode(input.as_bytes());
         assert_eq!(ids(&out), ["a", "b"]);
@@ -463,7 +395,9 @@ mod tests {
     #[test]
     fn non_utf8_inside_a_document_keeps_the_file() {
         let mut input = format!(r#"{{"Records":[{},"#, rec("a")).into_bytes();
-        input.extend_from_slice(b"{\"eventTime\":\"2026-03-14T02:47:12Z\",\"eventName\":\"X\",\"eventID\":\"u\",\"userAgent\":\"\xff\"},");
+        input.extend_from_slice(
+            b"{\"eventTime\":\"2026-03-14T02:47:12Z\",\"eventName\":\"X\",\"eventID\":\"u\",\"userAgent\":\"\xff\"},",
+        );
         input.extend_from_slice(format!("{}]}}", rec("b")).as_bytes());
         let out = decode(&input);
         assert_eq!(ids(&out), ["a", "u", "b"]);

@@ -36,27 +36,15 @@ impl Patterns {
                 .case_insensitive(true)
                 .literal_separator(false)
                 .build()
-                .map_err(|source| PatternError {
-                    pattern: p.clone(),
-                    source,
-                })?;
+                .map_err(|source| PatternError { pattern: p.clone(), source })?;
             b.add(glob);
         }
-        let set = b.build().map_err(|source| PatternError {
-            pattern: patterns.join(", "),
-            source,
-        })?;
-        Ok(Self {
-            set,
-            texts: patterns.to_vec(),
-        })
+        let set = b.build().map_err(|source| PatternError { pattern: patterns.join(", "), source })?;
+        Ok(Self { set, texts: patterns.to_vec() })
     }
 
     fn first_match(&self, text: &str) -> Option<&str> {
-        self.set
-            .matches(text)
-            .first()
-            .map(|i| self.texts[*i].as_str())
+        self.set.matches(text).first().map(|i| self.texts[*i].as_str())
     }
 }
 
@@ -79,19 +67,12 @@ impl Classifier {
     /// `nhi` / `human`: identity-key (ARN) globs that force the verdict; `names`: identity-name
     /// globs that mark non-human identities.
     pub fn new(nhi: &[String], human: &[String], names: &[String]) -> Result<Self, PatternError> {
-        Ok(Self {
-            force_nhi: Patterns::new(nhi)?,
-            force_human: Patterns::new(human)?,
-            names: Patterns::new(names)?,
-        })
+        Ok(Self { force_nhi: Patterns::new(nhi)?, force_human: Patterns::new(human)?, names: Patterns::new(names)? })
     }
 
     /// The default: no overrides, [`DEFAULT_NAME_PATTERNS`].
     pub fn with_defaults() -> Self {
-        let names: Vec<String> = DEFAULT_NAME_PATTERNS
-            .iter()
-            .map(|s| (*s).to_string())
-            .collect();
+        let names: Vec<String> = DEFAULT_NAME_PATTERNS.iter().map(|s| (*s).to_string()).collect();
         // The default patterns are constants known to compile.
         Self::new(&[], &[], &names).unwrap_or_default()
     }
@@ -100,16 +81,10 @@ impl Classifier {
     pub fn classify(&self, id: &Identity, seen: Signals) -> (bool, String) {
         let key = id.key.as_str();
         if let Some(p) = self.force_human.first_match(key) {
-            return (
-                false,
-                format!("configured as human ([identities] human = '{p}')"),
-            );
+            return (false, format!("configured as human ([identities] human = '{p}')"));
         }
         if let Some(p) = self.force_nhi.first_match(key) {
-            return (
-                true,
-                format!("configured as non-human ([identities] nhi = '{p}')"),
-            );
+            return (true, format!("configured as non-human ([identities] nhi = '{p}')"));
         }
         match id.kind {
             IdentityType::AWSService => {
@@ -124,18 +99,11 @@ impl Classifier {
                 return (true, format!("EC2 instance-profile session ({session})"));
             }
             if id.name.starts_with("AWSServiceRoleFor") {
-                return (
-                    true,
-                    "service-linked role used by an AWS service".to_string(),
-                );
+                return (true, "service-linked role used by an AWS service".to_string());
             }
         }
         if id.web_identity {
-            return (
-                true,
-                "web identity (OIDC) federation: Kubernetes service account or CI workload"
-                    .to_string(),
-            );
+            return (true, "web identity (OIDC) federation: Kubernetes service account or CI workload".to_string());
         }
         if let Some(p) = self.names.first_match(&id.name) {
             return (true, format!("name matches non-human pattern '{p}'"));
@@ -144,18 +112,12 @@ impl Classifier {
             return (false, "SSO/SAML federated session".to_string());
         }
         match id.kind {
-            IdentityType::IAMUser if seen.console_login => {
-                (false, "IAM user that signs in to the console".to_string())
+            IdentityType::IAMUser if seen.console_login => (false, "IAM user that signs in to the console".to_string()),
+            IdentityType::IAMUser if id.uses_long_lived_key() => {
+                (true, "IAM user using a long-lived access key with no console sign-in seen".to_string())
             }
-            IdentityType::IAMUser if id.uses_long_lived_key() => (
-                true,
-                "IAM user using a long-lived access key with no console sign-in seen".to_string(),
-            ),
             IdentityType::IAMUser => (false, "IAM user with no workload signal yet".to_string()),
-            IdentityType::AWSAccount => (
-                false,
-                "another AWS account (cross-account caller)".to_string(),
-            ),
+            IdentityType::AWSAccount => (false, "another AWS account (cross-account caller)".to_string()),
             _ => (false, "no non-human signal".to_string()),
         }
     }
@@ -180,42 +142,19 @@ mod tests {
     #[test]
     fn iam_users_follow_their_behaviour() {
         let c = Classifier::with_defaults();
-        assert!(
-            c.classify(&user("deploy", Some("AKIAEXAMPLE")), Signals::default())
-                .0
-        );
-        assert!(
-            !c.classify(
-                &user("deploy", Some("AKIAEXAMPLE")),
-                Signals {
-                    console_login: true
-                }
-            )
-            .0
-        );
+        assert!(c.classify(&user("deploy", Some("AKIAEXAMPLE")), Signals::default()).0);
+        assert!(!c.classify(&user("deploy", Some("AKIAEXAMPLE")), Signals { console_login: true }).0);
         assert!(!c.classify(&user("alice", None), Signals::default()).0);
-        let (nhi, why) = c.classify(
-            &user("svc_backup", None),
-            Signals {
-                console_login: true,
-            },
-        );
+        let (nhi, why) = c.classify(&user("svc_backup", None), Signals { console_login: true });
         assert!(nhi);
         assert!(why.contains("svc_*"), "{why}");
     }
 
     #[test]
     fn overrides_win() {
-        let c = Classifier::new(
-            &["arn:aws:iam::*:user/alice".into()],
-            &["*:user/svc_*".into()],
-            &["svc_*".into()],
-        )
-        .expect("valid");
+        let c = Classifier::new(&["arn:aws:iam::*:user/alice".into()], &["*:user/svc_*".into()], &["svc_*".into()])
+            .expect("valid");
         assert!(c.classify(&user("alice", None), Signals::default()).0);
-        assert!(
-            !c.classify(&user("svc_x", Some("AKIA1")), Signals::default())
-                .0
-        );
+        assert!(!c.classify(&user("svc_x", Some("AKIA1")), Signals::default()).0);
     }
 }

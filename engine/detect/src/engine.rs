@@ -79,7 +79,8 @@ impl Ord for Pending {
 #[derive(Debug, Clone, Default)]
 struct IdentityState {
     signals: Signals,
-    nhi: bool,
+    /// The last verdict and the event facts it was made from.
+    verdict: Option<(u8, bool, Arc<str>)>,
 }
 
 /// One group's sliding window for a threshold rule.
@@ -152,10 +153,7 @@ impl Engine {
             self.watermark = Some(event.time - self.config.lateness);
         }
         self.seq += 1;
-        self.pending.push(Reverse(Pending {
-            event,
-            seq: self.seq,
-        }));
+        self.pending.push(Reverse(Pending { event, seq: self.seq }));
         self.release(&mut alerts);
         alerts
     }
@@ -188,11 +186,7 @@ impl Engine {
 
     fn release(&mut self, alerts: &mut Vec<Alert>) {
         let Some(wm) = self.watermark else { return };
-        while self
-            .pending
-            .peek()
-            .is_some_and(|Reverse(p)| p.event.time <= wm)
-        {
+        while self.pending.peek().is_some_and(|Reverse(p)| p.event.time <= wm) {
             if let Some(Reverse(p)) = self.pending.pop() {
                 self.evaluate(p.event, alerts);
             }
@@ -200,23 +194,31 @@ impl Engine {
     }
 
     fn finalize_stats(&mut self) {
-        self.stats.identities_nhi = self.identities.values().filter(|s| s.nhi).count() as u64;
+        self.stats.identities_nhi =
+            self.identities.values().filter(|s| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
         self.stats.identities_human = self.identities.len() as u64 - self.stats.identities_nhi;
     }
 
     fn classify(&mut self, event: &mut Event) {
-        let state = self
-            .identities
-            .entry(event.identity.key.0.clone())
-            .or_default();
-        if event.action == "ConsoleLogin" {
-            state.signals.console_login = true;
+        let key = event.identity.key.as_str();
+        if !self.identities.contains_key(key) {
+            self.identities.insert(key.to_string(), IdentityState::default());
         }
-        let (nhi, reason) = self
-            .config
-            .classifier
-            .classify(&event.identity, state.signals);
-        state.nhi = nhi;
+        let Some(state) = self.identities.get_mut(key) else { return };
+        if event.action == "ConsoleLogin" && !state.signals.console_login {
+            state.signals.console_login = true;
+            state.verdict = None;
+        }
+        let bits = event.identity.signal_bits();
+        let (nhi, reason) = match &state.verdict {
+            Some((b, nhi, reason)) if *b == bits => (*nhi, Arc::clone(reason)),
+            _ => {
+                let (nhi, reason) = self.config.classifier.classify(&event.identity, state.signals);
+                let reason: Arc<str> = Arc::from(reason);
+                state.verdict = Some((bits, nhi, Arc::clone(&reason)));
+                (nhi, reason)
+            }
+        };
         event.identity.nhi = nhi;
         event.identity.nhi_reason = reason;
     }
@@ -228,21 +230,12 @@ impl Engine {
         let pack = Arc::clone(&self.pack);
         for &index in &candidates {
             let rule = &pack.rules()[index];
-            let subject = Subject {
-                event: &event,
-                org: &self.config.org,
-            };
+            let subject = Subject { event: &event, org: &self.config.org };
             match &rule.kind {
                 RuleKind::Match => {
                     if rule.condition.matches(&subject) {
-                        let alert = self.build_alert(
-                            rule,
-                            &event,
-                            vec![Evidence::from_event(&event)],
-                            1,
-                            Map::new(),
-                            &[],
-                        );
+                        let alert =
+                            self.build_alert(rule, &event, vec![Evidence::from_event(&event)], 1, Map::new(), &[]);
                         self.emit(index, rule, &event, alert, alerts);
                     }
                 }
@@ -253,22 +246,12 @@ impl Engine {
         self.expire_windows(event.time);
     }
 
-    fn threshold(
-        &mut self,
-        index: usize,
-        rule: &Rule,
-        t: &Threshold,
-        event: &Event,
-        alerts: &mut Vec<Alert>,
-    ) {
-        let subject = Subject {
-            event,
-            org: &self.config.org,
-        };
-        let group = group_key(event, &t.group_by);
+    fn threshold(&mut self, index: usize, rule: &Rule, t: &Threshold, event: &Event, alerts: &mut Vec<Alert>) {
+        let subject = Subject { event, org: &self.config.org };
         if let Some(after) = &t.after
             && after.matches(&subject)
         {
+            let group = group_key(event, &t.group_by);
             let w = self.windows.entry((index, group)).or_default();
             w.armed_until = Some(event.time + t.window);
             w.start = Some(Evidence::from_event(event));
@@ -278,7 +261,7 @@ impl Engine {
         if !rule.condition.matches(&subject) {
             return;
         }
-        let key = (index, group);
+        let key = (index, group_key(event, &t.group_by));
         let Some(w) = (match t.after {
             Some(_) => self.windows.get_mut(&key),
             None => Some(self.windows.entry(key.clone()).or_default()),
@@ -288,23 +271,14 @@ impl Engine {
         if t.after.is_some() && w.armed_until.is_none_or(|until| event.time > until) {
             return;
         }
-        let value = t
-            .distinct
-            .as_ref()
-            .and_then(|d| event.field_text(d))
-            .unwrap_or_default();
+        let value = t.distinct.as_ref().and_then(|d| event.field_text(d)).unwrap_or_default();
         if t.distinct.is_some() && value.is_empty() {
             return;
         }
-        while w
-            .events
-            .front()
-            .is_some_and(|(time, _, _)| *time <= event.time - t.window)
-        {
+        while w.events.front().is_some_and(|(time, _, _)| *time <= event.time - t.window) {
             w.events.pop_front();
         }
-        w.events
-            .push_back((event.time, value, Evidence::from_event(event)));
+        w.events.push_back((event.time, value, Evidence::from_event(event)));
         let observed = match t.distinct {
             Some(_) => {
                 let mut values: Vec<&str> = w.events.iter().map(|(_, v, _)| v.as_str()).collect();
@@ -318,19 +292,12 @@ impl Engine {
             return;
         }
         let drained: Vec<(EventTime, String, Evidence)> = w.events.drain(..).collect();
-        let start = if t.after.is_some() {
-            w.start.take()
-        } else {
-            None
-        };
+        let start = if t.after.is_some() { w.start.take() } else { None };
         if t.after.is_some() {
             w.armed_until = None;
         }
         let mut context = Map::new();
-        context.insert(
-            "window".into(),
-            Value::from(nhiwatch_core::time::format_duration(t.window)),
-        );
+        context.insert("window".into(), Value::from(nhiwatch_core::time::format_duration(t.window)));
         context.insert("threshold".into(), Value::from(t.count));
         context.insert("observed".into(), Value::from(observed));
         if let Some(d) = &t.distinct {
@@ -343,10 +310,7 @@ impl Engine {
         let mut ids: Vec<String> = Vec::new();
         let mut evidence: Vec<Evidence> = Vec::new();
         if let Some(s) = start {
-            context.insert(
-                "after".into(),
-                Value::from(format!("{} at {}", s.action, s.time.to_rfc3339())),
-            );
+            context.insert("after".into(), Value::from(format!("{} at {}", s.action, s.time.to_rfc3339())));
             ids.push(s.event_id.clone());
             evidence.push(s);
         }
@@ -371,10 +335,7 @@ impl Engine {
             let RuleKind::Threshold(t) = &pack.rules()[*index].kind else {
                 return false;
             };
-            let live_events = w
-                .events
-                .back()
-                .is_some_and(|(time, _, _)| *time > now - t.window);
+            let live_events = w.events.back().is_some_and(|(time, _, _)| *time > now - t.window);
             let armed = w.armed_until.is_some_and(|until| until >= now);
             live_events || armed
         });
@@ -400,13 +361,7 @@ impl Engine {
             trigger_ids.iter().map(String::as_str).collect()
         };
         let summary = if rule.summary.is_empty() {
-            format!(
-                "{}: {} ({}) called {}",
-                rule.title,
-                id.name,
-                id.kind.as_str(),
-                event.action
-            )
+            format!("{}: {} ({}) called {}", rule.title, id.name, id.kind.as_str(), event.action)
         } else {
             rule.summary.render(event)
         };
@@ -416,21 +371,14 @@ impl Engine {
             title: rule.title.clone(),
             severity: rule.severity,
             time: event.time,
-            detected_at: self
-                .watermark
-                .unwrap_or(event.time)
-                .max(event.time - self.config.lateness),
+            detected_at: self.watermark.unwrap_or(event.time).max(event.time - self.config.lateness),
             identity: AlertIdentity {
                 id: id.key.0.clone(),
                 kind: id.kind.as_str().to_string(),
                 nhi: id.nhi,
-                nhi_reason: id.nhi_reason.clone(),
+                nhi_reason: id.nhi_reason.to_string(),
                 account: id.account.clone(),
-                account_name: self
-                    .config
-                    .org
-                    .account_name(&id.account)
-                    .map(str::to_string),
+                account_name: self.config.org.account_name(&id.account).map(str::to_string),
                 name: id.name.clone(),
                 access_key_id: id.access_key_id.clone(),
             },
@@ -443,14 +391,7 @@ impl Engine {
         }
     }
 
-    fn emit(
-        &mut self,
-        index: usize,
-        rule: &Rule,
-        event: &Event,
-        alert: Alert,
-        alerts: &mut Vec<Alert>,
-    ) {
+    fn emit(&mut self, index: usize, rule: &Rule, event: &Event, alert: Alert, alerts: &mut Vec<Alert>) {
         if rule.dedup.window > Duration::zero() {
             let mut key = event.identity.key.0.clone();
             for f in &rule.dedup.by {
@@ -491,9 +432,7 @@ fn matched_fields(event: &Event, fields: &[FieldPath]) -> Map<String, Value> {
         event.visit_field(f, &mut |v| {
             let value = match v {
                 nhiwatch_core::FieldValue::Str(s) => Value::from(s),
-                nhiwatch_core::FieldValue::Num(n) => {
-                    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
-                }
+                nhiwatch_core::FieldValue::Num(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
                 nhiwatch_core::FieldValue::Bool(b) => Value::from(b),
                 nhiwatch_core::FieldValue::Null => Value::Null,
             };

@@ -26,10 +26,7 @@ pub struct EngineStats {
 impl EngineStats {
     pub(crate) fn for_pack(pack: &RulePack) -> Self {
         let alerts_by_rule = pack.rules().iter().map(|r| (r.id.clone(), 0)).collect();
-        Self {
-            alerts_by_rule,
-            ..Self::default()
-        }
+        Self { alerts_by_rule, ..Self::default() }
     }
 
     pub(crate) fn count_alert(&mut self, rule: &str, severity: Severity) {

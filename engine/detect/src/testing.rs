@@ -31,10 +31,7 @@ impl TestOutcome {
 
 /// Runs every embedded test of `rule`.
 pub fn run_rule_tests(rule: &Rule, base: &EngineConfig) -> Vec<TestOutcome> {
-    rule.tests
-        .iter()
-        .map(|t| run_rule_test(rule, t, base))
-        .collect()
+    rule.tests.iter().map(|t| run_rule_test(rule, t, base)).collect()
 }
 
 /// Runs one embedded test.
@@ -48,11 +45,7 @@ pub fn run_rule_test(rule: &Rule, test: &RuleTest, base: &EngineConfig) -> TestO
     let mut decode_errors = Vec::new();
     for (i, record) in test.records.iter().enumerate() {
         let text = record.to_string();
-        let offset = SourceOffset {
-            file: file.clone(),
-            line: Some(test.line),
-            record: i as u64,
-        };
+        let offset = SourceOffset { file: file.clone(), line: Some(test.line), record: i as u64 };
         match decode_record(&text, offset) {
             Ok(d) => alerts.extend(engine.process(d.event)),
             Err(e) => decode_errors.push(format!("event {i}: {}: {}", e.reason, e.detail)),
@@ -60,11 +53,5 @@ pub fn run_rule_test(rule: &Rule, test: &RuleTest, base: &EngineConfig) -> TestO
     }
     alerts.extend(engine.finish());
     alerts.retain(|a| a.rule_id == rule.id);
-    TestOutcome {
-        rule_id: rule.id.clone(),
-        test: test.name.clone(),
-        expected: test.expect,
-        alerts,
-        decode_errors,
-    }
+    TestOutcome { rule_id: rule.id.clone(), test: test.name.clone(), expected: test.expect, alerts, decode_errors }
 }

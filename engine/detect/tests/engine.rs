@@ -49,11 +49,7 @@ fn run(pack: Arc<RulePack>, records: &[String]) -> (Vec<Alert>, Engine) {
     let mut engine = Engine::new(pack, EngineConfig::default());
     let mut alerts = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        let offset = SourceOffset {
-            file: Arc::from("t"),
-            line: None,
-            record: i as u64,
-        };
+        let offset = SourceOffset { file: Arc::from("t"), line: None, record: i as u64 };
         let event = decode_record(r, offset).expect("test record decodes").event;
         alerts.extend(engine.process(event));
     }
@@ -68,20 +64,14 @@ fn match_alerts_carry_identity_attack_and_summary() {
     let a = &alerts[0];
     assert_eq!(a.summary, "svc_ci created backup-admin");
     assert!(a.identity.nhi);
-    assert!(
-        a.identity.nhi_reason.contains("svc_*"),
-        "{}",
-        a.identity.nhi_reason
-    );
+    assert!(a.identity.nhi_reason.contains("svc_*"), "{}", a.identity.nhi_reason);
     assert_eq!(a.attack[0].technique, "Create Account: Cloud Account");
     assert_eq!(a.context["matched"]["action"], "CreateUser");
 }
 
 #[test]
 fn repeats_within_the_dedup_window_are_suppressed_and_counted() {
-    let records: Vec<String> = (0..5)
-        .map(|i| record(&format!("e{i}"), "CreateUser", i * 10, 0))
-        .collect();
+    let records: Vec<String> = (0..5).map(|i| record(&format!("e{i}"), "CreateUser", i * 10, 0)).collect();
     let (alerts, engine) = run(pack(CREATE_USER), &records);
     assert_eq!(alerts.len(), 1);
     assert_eq!(engine.stats().suppressed_total(), 4);
@@ -94,11 +84,8 @@ fn repeats_within_the_dedup_window_are_suppressed_and_counted() {
 fn threshold_counts_distinct_actions_only_after_the_start_event() {
     let discovery = ["ListUsers", "ListRoles", "DescribeInstances"];
     // Without GetCallerIdentity first: nothing.
-    let before: Vec<String> = discovery
-        .iter()
-        .enumerate()
-        .map(|(i, a)| record(&format!("d{i}"), a, 1, i as u32))
-        .collect();
+    let before: Vec<String> =
+        discovery.iter().enumerate().map(|(i, a)| record(&format!("d{i}"), a, 1, i as u32)).collect();
     assert!(run(pack(BURST), &before).0.is_empty());
     // After it, three distinct calls within the window: one alert citing the start event.
     let mut after = vec![record("gci", "GetCallerIdentity", 0, 0)];
@@ -110,12 +97,7 @@ fn threshold_counts_distinct_actions_only_after_the_start_event() {
     assert_eq!(alerts[0].context["observed"], 3);
     // The same calls after the window closed: nothing.
     let late: Vec<String> = std::iter::once(record("gci", "GetCallerIdentity", 0, 0))
-        .chain(
-            discovery
-                .iter()
-                .enumerate()
-                .map(|(i, a)| record(&format!("l{i}"), a, 30, i as u32)),
-        )
+        .chain(discovery.iter().enumerate().map(|(i, a)| record(&format!("l{i}"), a, 30, i as u32)))
         .collect();
     assert!(run(pack(BURST), &late).0.is_empty());
 }
@@ -123,10 +105,7 @@ fn threshold_counts_distinct_actions_only_after_the_start_event() {
 #[test]
 fn order_within_the_lateness_does_not_matter() {
     let mut records = vec![record("gci", "GetCallerIdentity", 0, 0)];
-    for (i, a) in ["ListUsers", "ListRoles", "DescribeInstances", "ListBuckets"]
-        .iter()
-        .enumerate()
-    {
+    for (i, a) in ["ListUsers", "ListRoles", "DescribeInstances", "ListBuckets"].iter().enumerate() {
         records.push(record(&format!("d{i}"), a, 1 + i as u32, 0));
     }
     let (sorted, _) = run(pack(BURST), &records);
@@ -140,10 +119,7 @@ fn order_within_the_lateness_does_not_matter() {
 
 #[test]
 fn late_events_are_counted_and_still_evaluated() {
-    let records = vec![
-        record("new", "ListUsers", 59, 0),
-        record("old", "CreateUser", 0, 0),
-    ];
+    let records = vec![record("new", "ListUsers", 59, 0), record("old", "CreateUser", 0, 0)];
     let (alerts, engine) = run(pack(CREATE_USER), &records);
     assert_eq!(engine.stats().late_events_total, 1);
     assert_eq!(alerts.len(), 1);
@@ -152,20 +128,14 @@ fn late_events_are_counted_and_still_evaluated() {
 
 #[test]
 fn batches_do_not_change_alerts() {
-    let records: Vec<String> = (0..40)
-        .map(|i| record(&format!("e{i}"), "CreateUser", i, 0))
-        .collect();
+    let records: Vec<String> = (0..40).map(|i| record(&format!("e{i}"), "CreateUser", i, 0)).collect();
     let rule = format!("{CREATE_USER}dedup: {{window: 5m}}\n");
     let (one, _) = run(pack(&rule), &records);
     // Many batches: the engine is fed the same events with watermark advances in between.
     let mut engine = Engine::new(pack(&rule), EngineConfig::default());
     let mut many = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        let offset = SourceOffset {
-            file: Arc::from("t"),
-            line: None,
-            record: i as u64,
-        };
+        let offset = SourceOffset { file: Arc::from("t"), line: None, record: i as u64 };
         many.extend(engine.process(decode_record(r, offset).expect("decodes").event));
         if i % 7 == 0
             && let Some(wm) = engine.watermark()
@@ -174,9 +144,6 @@ fn batches_do_not_change_alerts() {
         }
     }
     many.extend(engine.finish());
-    assert_eq!(
-        one.iter().map(|a| &a.id).collect::<Vec<_>>(),
-        many.iter().map(|a| &a.id).collect::<Vec<_>>()
-    );
+    assert_eq!(one.iter().map(|a| &a.id).collect::<Vec<_>>(), many.iter().map(|a| &a.id).collect::<Vec<_>>());
     assert_eq!(one.len(), 8);
 }

@@ -36,35 +36,21 @@ pub struct AttackTable {
 impl AttackTable {
     /// Parses the table file.
     pub fn parse(file: &str, text: &str) -> Result<Self, LoadError> {
-        let spec: TableSpec = serde_saphyr::from_str(text).map_err(|e| LoadError {
-            file: file.to_string(),
-            error: from_yaml(&e),
-        })?;
+        let spec: TableSpec =
+            serde_saphyr::from_str(text).map_err(|e| LoadError { file: file.to_string(), error: from_yaml(&e) })?;
         let mut by_id = BTreeMap::new();
         for t in spec.techniques {
             if t.tactics.is_empty() {
                 return Err(LoadError {
                     file: file.to_string(),
-                    error: RuleError {
-                        line: 0,
-                        column: 0,
-                        message: format!("technique {} has no tactics", t.id),
-                    },
+                    error: RuleError { line: 0, column: 0, message: format!("technique {} has no tactics", t.id) },
                 });
             }
-            let r = AttackRef {
-                technique_id: t.id.clone(),
-                technique: t.name,
-                tactics: t.tactics,
-            };
+            let r = AttackRef { technique_id: t.id.clone(), technique: t.name, tactics: t.tactics };
             if by_id.insert(t.id.clone(), r).is_some() {
                 return Err(LoadError {
                     file: file.to_string(),
-                    error: RuleError {
-                        line: 0,
-                        column: 0,
-                        message: format!("technique {} listed twice", t.id),
-                    },
+                    error: RuleError { line: 0, column: 0, message: format!("technique {} listed twice", t.id) },
                 });
             }
         }

@@ -98,24 +98,14 @@ impl Condition {
             if children.is_empty() {
                 return Err(at(loc, "'all' needs at least one condition"));
             }
-            parts.push(Self::All(
-                children
-                    .iter()
-                    .map(Self::compile)
-                    .collect::<Result<_, _>>()?,
-            ));
+            parts.push(Self::All(children.iter().map(Self::compile).collect::<Result<_, _>>()?));
         }
         if let Some(children) = &s.any {
             kinds += 1;
             if children.is_empty() {
                 return Err(at(loc, "'any' needs at least one condition"));
             }
-            parts.push(Self::Any(
-                children
-                    .iter()
-                    .map(Self::compile)
-                    .collect::<Result<_, _>>()?,
-            ));
+            parts.push(Self::Any(children.iter().map(Self::compile).collect::<Result<_, _>>()?));
         }
         if let Some(child) = &s.not {
             kinds += 1;
@@ -129,14 +119,8 @@ impl Condition {
         }
         match (kinds, parts.pop()) {
             (1, Some(only)) => Ok(only),
-            (0, _) => Err(at(
-                loc,
-                "empty condition: use all, any, not, or field with an operator",
-            )),
-            _ => Err(at(
-                loc,
-                "a condition node holds exactly one of all, any, not, field",
-            )),
+            (0, _) => Err(at(loc, "empty condition: use all, any, not, or field with an operator")),
+            _ => Err(at(loc, "a condition node holds exactly one of all, any, not, field")),
         }
     }
 
@@ -215,11 +199,7 @@ impl Predicate {
         let path = FieldPath::parse(&field.value).map_err(|e| at(loc, e))?;
         let ci = s.case_insensitive.unwrap_or(false);
         let lower = |v: Vec<String>| -> Vec<String> {
-            if ci {
-                v.into_iter().map(|x| x.to_ascii_lowercase()).collect()
-            } else {
-                v
-            }
+            if ci { v.into_iter().map(|x| x.to_ascii_lowercase()).collect() } else { v }
         };
         let mut ops = Vec::new();
         if let Some(v) = &s.equals {
@@ -241,18 +221,9 @@ impl Predicate {
             ops.push(Op::Contains(lower(v.clone().into_vec())));
         }
         if let Some(r) = &s.regex {
-            let re = regex::RegexBuilder::new(r)
-                .case_insensitive(ci)
-                .size_limit(MAX_REGEX_BYTES)
-                .build()
-                .map_err(|e| {
-                    let reason = e
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string();
+            let re =
+                regex::RegexBuilder::new(r).case_insensitive(ci).size_limit(MAX_REGEX_BYTES).build().map_err(|e| {
+                    let reason = e.to_string().lines().last().unwrap_or_default().trim().to_string();
                     at(loc, format!("invalid regex '{r}': {reason}"))
                 })?;
             ops.push(Op::Regex(re));
@@ -262,22 +233,16 @@ impl Predicate {
                 .clone()
                 .into_vec()
                 .iter()
-                .map(|n| {
-                    n.parse::<IpNet>()
-                        .map_err(|e| at(loc, format!("invalid CIDR '{n}': {e}")))
-                })
+                .map(|n| n.parse::<IpNet>().map_err(|e| at(loc, format!("invalid CIDR '{n}': {e}"))))
                 .collect::<Result<Vec<_>, _>>()?;
             ops.push(Op::Cidr(nets));
         }
         if let Some(e) = s.exists {
             ops.push(Op::Exists(e));
         }
-        for (v, cmp) in [
-            (s.gt, Comparison::Gt),
-            (s.gte, Comparison::Gte),
-            (s.lt, Comparison::Lt),
-            (s.lte, Comparison::Lte),
-        ] {
+        for (v, cmp) in
+            [(s.gt, Comparison::Gt), (s.gte, Comparison::Gte), (s.lt, Comparison::Lt), (s.lte, Comparison::Lte)]
+        {
             if let Some(v) = v {
                 ops.push(Op::Compare(cmp, v));
             }
@@ -290,14 +255,7 @@ impl Predicate {
             ops.push(Op::EqualsField(p));
         }
         if ops.len() != 1 {
-            return Err(at(
-                loc,
-                format!(
-                    "field '{}' needs exactly one operator, found {}",
-                    field.value,
-                    ops.len()
-                ),
-            ));
+            return Err(at(loc, format!("field '{}' needs exactly one operator, found {}", field.value, ops.len())));
         }
         let op = ops.remove(0);
         let op = match op {
@@ -312,11 +270,7 @@ impl Predicate {
             ),
             other => other,
         };
-        Ok(Self {
-            field: path,
-            op,
-            case_insensitive: ci,
-        })
+        Ok(Self { field: path, op, case_insensitive: ci })
     }
 
     /// Evaluates the predicate: true if any value at the path satisfies the operator
@@ -340,19 +294,14 @@ impl Predicate {
             Op::EqualsField(other) => {
                 let ci = self.case_insensitive;
                 let norm = |v: FieldValue<'_>| {
-                    if ci {
-                        v.to_text().to_ascii_lowercase()
-                    } else {
-                        v.to_text()
-                    }
+                    if ci { v.to_text().to_ascii_lowercase() } else { v.to_text() }
                 };
                 let mut wanted: Vec<String> = Vec::new();
                 event.visit_field(other, &mut |v| {
                     wanted.push(norm(v));
                     false
                 });
-                !wanted.is_empty()
-                    && event.visit_field(&self.field, &mut |v| wanted.contains(&norm(v)))
+                !wanted.is_empty() && event.visit_field(&self.field, &mut |v| wanted.contains(&norm(v)))
             }
             op => event.visit_field(&self.field, &mut |v| self.value_matches(op, v)),
         }
@@ -379,9 +328,7 @@ impl Predicate {
                 other => re.is_match(&other.to_text()),
             },
             Op::Cidr(nets) => match value {
-                FieldValue::Str(s) => {
-                    parse_ip_lenient(s).is_some_and(|p| nets.iter().any(|n| n.contains(&p.ip)))
-                }
+                FieldValue::Str(s) => parse_ip_lenient(s).is_some_and(|p| nets.iter().any(|n| n.contains(&p.ip))),
                 _ => false,
             },
             Op::Compare(cmp, bound) => as_number(value).is_some_and(|n| match cmp {
@@ -413,15 +360,11 @@ fn scalar_eq(want: &Scalar, value: FieldValue<'_>, ci: bool) -> bool {
             }
         }
         (Scalar::Bool(w), FieldValue::Bool(b)) => *w == b,
-        (Scalar::Bool(w), FieldValue::Str(s)) => {
-            s.eq_ignore_ascii_case(if *w { "true" } else { "false" })
-        }
+        (Scalar::Bool(w), FieldValue::Str(s)) => s.eq_ignore_ascii_case(if *w { "true" } else { "false" }),
         (Scalar::Num(w), FieldValue::Num(n)) => *w == n,
         (Scalar::Num(w), FieldValue::Str(s)) => s.trim().parse::<f64>().is_ok_and(|n| n == *w),
         (Scalar::Str(w), FieldValue::Num(n)) => w.trim().parse::<f64>().is_ok_and(|x| x == n),
-        (Scalar::Str(w), FieldValue::Bool(b)) => {
-            w.eq_ignore_ascii_case(if b { "true" } else { "false" })
-        }
+        (Scalar::Str(w), FieldValue::Bool(b)) => w.eq_ignore_ascii_case(if b { "true" } else { "false" }),
         _ => false,
     }
 }
@@ -446,9 +389,7 @@ fn is_external(value: FieldValue<'_>, subject: &Subject<'_>) -> bool {
     if PUBLIC_GROUPS.iter().any(|g| g.eq_ignore_ascii_case(&text)) {
         return true;
     }
-    account_of(&text).is_some_and(|account| {
-        account != subject.event.account && !subject.org.owns_account(account)
-    })
+    account_of(&text).is_some_and(|account| account != subject.event.account && !subject.org.owns_account(account))
 }
 
 fn value_account_from_number(n: f64) -> String {
@@ -476,14 +417,8 @@ mod tests {
     #[test]
     fn account_of_reads_ids_and_arns() {
         assert_eq!(account_of("999988887777"), Some("999988887777"));
-        assert_eq!(
-            account_of("arn:aws:iam::999988887777:root"),
-            Some("999988887777")
-        );
-        assert_eq!(
-            account_of("arn:aws:iam::aws:policy/AdministratorAccess"),
-            None
-        );
+        assert_eq!(account_of("arn:aws:iam::999988887777:root"), Some("999988887777"));
+        assert_eq!(account_of("arn:aws:iam::aws:policy/AdministratorAccess"), None);
         assert_eq!(account_of("ec2.amazonaws.com"), None);
         assert_eq!(account_of("12345"), None);
     }

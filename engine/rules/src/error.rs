@@ -15,11 +15,7 @@ pub struct RuleError {
 }
 
 pub(crate) fn at(loc: Location, message: impl Into<String>) -> RuleError {
-    RuleError {
-        line: loc.line(),
-        column: loc.column(),
-        message: message.into(),
-    }
+    RuleError { line: loc.line(), column: loc.column(), message: message.into() }
 }
 
 /// A rule file that could not be loaded.
@@ -33,11 +29,7 @@ pub struct LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.error.line, self.error.column, self.error.message
-        )
+        write!(f, "{}:{}:{}: {}", self.file, self.error.line, self.error.column, self.error.message)
     }
 }
 
@@ -74,9 +66,5 @@ pub(crate) fn from_yaml(err: &serde_saphyr::Error) -> RuleError {
         Some(i) => message[..i].to_string(),
         None => message,
     };
-    RuleError {
-        line,
-        column,
-        message: message.trim().to_string(),
-    }
+    RuleError { line, column, message: message.trim().to_string() }
 }

@@ -14,11 +14,7 @@ pub struct Org {
 impl Org {
     /// An organisation owning `accounts`.
     pub fn new(name: Option<String>, accounts: impl IntoIterator<Item = String>) -> Self {
-        Self {
-            name,
-            accounts: accounts.into_iter().collect(),
-            account_names: BTreeMap::new(),
-        }
+        Self { name, accounts: accounts.into_iter().collect(), account_names: BTreeMap::new() }
     }
 
     /// Adds readable account names.

@@ -25,10 +25,7 @@ impl RulePack {
             let spec: RuleSpec = match serde_saphyr::from_str(text) {
                 Ok(s) => s,
                 Err(e) => {
-                    errors.push(LoadError {
-                        file: file.clone(),
-                        error: from_yaml(&e),
-                    });
+                    errors.push(LoadError { file: file.clone(), error: from_yaml(&e) });
                     continue;
                 }
             };
@@ -41,20 +38,14 @@ impl RulePack {
                             error: RuleError {
                                 line: id_loc.line(),
                                 column: id_loc.column(),
-                                message: format!(
-                                    "duplicate rule id '{}' (also in {other})",
-                                    rule.id
-                                ),
+                                message: format!("duplicate rule id '{}' (also in {other})", rule.id),
                             },
                         });
                     } else {
                         rules.push(rule);
                     }
                 }
-                Err(error) => errors.push(LoadError {
-                    file: file.clone(),
-                    error,
-                }),
+                Err(error) => errors.push(LoadError { file: file.clone(), error }),
             }
         }
         if !errors.is_empty() {
@@ -68,8 +59,7 @@ impl RulePack {
         let mut by_action: HashMap<String, Vec<usize>> = HashMap::new();
         let mut any_action = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
-            let after_needs_any =
-                matches!(&rule.kind, crate::RuleKind::Threshold(t) if t.after.is_some());
+            let after_needs_any = matches!(&rule.kind, crate::RuleKind::Threshold(t) if t.after.is_some());
             match (&rule.actions, after_needs_any) {
                 (Some(actions), false) => {
                     for a in actions {
@@ -82,11 +72,7 @@ impl RulePack {
                 _ => any_action.push(i),
             }
         }
-        Self {
-            rules,
-            by_action,
-            any_action,
-        }
+        Self { rules, by_action, any_action }
     }
 
     /// The rules, in load order.

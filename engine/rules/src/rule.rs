@@ -84,27 +84,13 @@ fn path_at(text: &Spanned<String>) -> Result<FieldPath, RuleError> {
 
 impl Rule {
     /// Compiles one parsed rule file.
-    pub(crate) fn compile(
-        spec: RuleSpec,
-        file: &str,
-        attack_table: &AttackTable,
-    ) -> Result<Self, RuleError> {
+    pub(crate) fn compile(spec: RuleSpec, file: &str, attack_table: &AttackTable) -> Result<Self, RuleError> {
         let id = spec.id.value.trim().to_string();
-        if id.is_empty()
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        {
-            return Err(at(
-                spec.id.referenced,
-                format!("rule id '{id}' must be non-empty [A-Za-z0-9._-]"),
-            ));
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+            return Err(at(spec.id.referenced, format!("rule id '{id}' must be non-empty [A-Za-z0-9._-]")));
         }
         if spec.attack.value.is_empty() {
-            return Err(at(
-                spec.attack.referenced,
-                "a rule needs at least one ATT&CK technique id",
-            ));
+            return Err(at(spec.attack.referenced, "a rule needs at least one ATT&CK technique id"));
         }
         let attack = spec
             .attack
@@ -112,10 +98,7 @@ impl Rule {
             .iter()
             .map(|t| {
                 attack_table.get(t).cloned().ok_or_else(|| {
-                    at(
-                        spec.attack.referenced,
-                        format!("ATT&CK technique '{t}' is not in the project's ATT&CK table"),
-                    )
+                    at(spec.attack.referenced, format!("ATT&CK technique '{t}' is not in the project's ATT&CK table"))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -138,16 +121,9 @@ impl Rule {
                 window: duration_at(&d.value.window)?,
                 by: d.value.by.iter().map(path_at).collect::<Result<_, _>>()?,
             },
-            None => Dedup {
-                window: Duration::seconds(DEFAULT_DEDUP_WINDOW_SECS),
-                by: Vec::new(),
-            },
+            None => Dedup { window: Duration::seconds(DEFAULT_DEDUP_WINDOW_SECS), by: Vec::new() },
         };
-        let tests = spec
-            .tests
-            .iter()
-            .map(compile_test)
-            .collect::<Result<Vec<_>, _>>()?;
+        let tests = spec.tests.iter().map(compile_test).collect::<Result<Vec<_>, _>>()?;
         let actions = condition.required_actions();
         Ok(Self {
             id,
@@ -173,39 +149,21 @@ fn compile_kind(spec: &RuleSpec) -> Result<RuleKind, RuleError> {
     match spec.kind.value.as_str() {
         "match" => {
             if let Some(t) = &spec.threshold {
-                return Err(at(
-                    t.referenced,
-                    "'threshold' is only valid with kind: threshold",
-                ));
+                return Err(at(t.referenced, "'threshold' is only valid with kind: threshold"));
             }
             if let Some(w) = &spec.window {
-                return Err(at(
-                    w.referenced,
-                    "'window' is only valid with kind: threshold",
-                ));
+                return Err(at(w.referenced, "'window' is only valid with kind: threshold"));
             }
             if let Some(g) = spec.group_by.first() {
-                return Err(at(
-                    g.referenced,
-                    "'group_by' is only valid with kind: threshold",
-                ));
+                return Err(at(g.referenced, "'group_by' is only valid with kind: threshold"));
             }
             Ok(RuleKind::Match)
         }
         "threshold" => {
-            let t = spec
-                .threshold
-                .as_ref()
-                .ok_or_else(|| at(loc, "kind: threshold needs a 'threshold' block"))?;
-            let window = spec
-                .window
-                .as_ref()
-                .ok_or_else(|| at(loc, "kind: threshold needs a 'window'"))?;
+            let t = spec.threshold.as_ref().ok_or_else(|| at(loc, "kind: threshold needs a 'threshold' block"))?;
+            let window = spec.window.as_ref().ok_or_else(|| at(loc, "kind: threshold needs a 'window'"))?;
             if spec.group_by.is_empty() {
-                return Err(at(
-                    loc,
-                    "kind: threshold needs 'group_by' (e.g. [identity.id])",
-                ));
+                return Err(at(loc, "kind: threshold needs 'group_by' (e.g. [identity.id])"));
             }
             let window_len = duration_at(window)?;
             if window_len <= Duration::zero() {
@@ -215,30 +173,21 @@ fn compile_kind(spec: &RuleSpec) -> Result<RuleKind, RuleError> {
                 return Err(at(t.referenced, "threshold count must be at least 1"));
             }
             Ok(RuleKind::Threshold(Threshold {
-                group_by: spec
-                    .group_by
-                    .iter()
-                    .map(path_at)
-                    .collect::<Result<_, _>>()?,
+                group_by: spec.group_by.iter().map(path_at).collect::<Result<_, _>>()?,
                 window: window_len,
                 count: t.value.count,
                 distinct: t.value.distinct.as_ref().map(path_at).transpose()?,
                 after: t.value.after.as_ref().map(Condition::compile).transpose()?,
             }))
         }
-        other => Err(at(
-            loc,
-            format!("unknown kind '{other}' (known: {})", KIND_NAMES.join(", ")),
-        )),
+        other => Err(at(loc, format!("unknown kind '{other}' (known: {})", KIND_NAMES.join(", ")))),
     }
 }
 
 fn compile_test(spec: &Spanned<TestSpec>) -> Result<RuleTest, RuleError> {
     let loc = spec.referenced;
     let t = &spec.value;
-    let epoch: DateTime<Utc> = TEST_EPOCH
-        .parse()
-        .map_err(|_| at(loc, "internal: bad test epoch"))?;
+    let epoch: DateTime<Utc> = TEST_EPOCH.parse().map_err(|_| at(loc, "internal: bad test epoch"))?;
     let mut records = Vec::new();
     for e in &t.events {
         expand_test_event(e, epoch, loc, &mut records)?;
@@ -262,25 +211,16 @@ fn expand_test_event(
     out: &mut Vec<serde_json::Value>,
 ) -> Result<(), RuleError> {
     let serde_json::Value::Object(base) = &e.record else {
-        return Err(at(
-            loc,
-            "a test event's 'record' must be a mapping (a CloudTrail record)",
-        ));
+        return Err(at(loc, "a test event's 'record' must be a mapping (a CloudTrail record)"));
     };
     let dur = |s: &Option<String>| -> Result<Option<Duration>, RuleError> {
-        s.as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|err| at(loc, err.to_string()))
+        s.as_deref().map(parse_duration).transpose().map_err(|err| at(loc, err.to_string()))
     };
     let start = dur(&e.at)?.map(|d| epoch + d);
     let every = dur(&e.every)?.unwrap_or_else(Duration::zero);
     let repeat = e.repeat.unwrap_or(1).max(1);
-    let actions: Vec<Option<&String>> = if e.actions.is_empty() {
-        vec![None]
-    } else {
-        e.actions.iter().map(Some).collect()
-    };
+    let actions: Vec<Option<&String>> =
+        if e.actions.is_empty() { vec![None] } else { e.actions.iter().map(Some).collect() };
     let mut n: i32 = 0;
     for action in actions {
         for _ in 0..repeat {
@@ -290,17 +230,10 @@ fn expand_test_event(
             }
             if let Some(t0) = start {
                 let t = t0 + every * n;
-                record.insert(
-                    "eventTime".into(),
-                    t.format("%Y-%m-%dT%H:%M:%SZ").to_string().into(),
-                );
+                record.insert("eventTime".into(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
             }
             if repeat > 1 || e.actions.len() > 1 {
-                let base_id = record
-                    .get("eventID")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("test")
-                    .to_string();
+                let base_id = record.get("eventID").and_then(|v| v.as_str()).unwrap_or("test").to_string();
                 record.insert("eventID".into(), format!("{base_id}-{}", n + 1).into());
             }
             out.push(serde_json::Value::Object(record));

@@ -43,8 +43,7 @@ impl Template {
                             }
                         }
                     }
-                    let path = FieldPath::parse(name.trim())
-                        .map_err(|e| at(loc, format!("summary: {e}")))?;
+                    let path = FieldPath::parse(name.trim()).map_err(|e| at(loc, format!("summary: {e}")))?;
                     if !literal.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut literal)));
                     }

@@ -2,12 +2,12 @@
 
 use nhiwatch_rules::{AttackTable, RulePack};
 
-const TABLE: &str = "techniques:\n  - {id: T1136.003, name: \"Create Account: Cloud Account\", tactics: [Persistence]}\n";
+const TABLE: &str =
+    "techniques:\n  - {id: T1136.003, name: \"Create Account: Cloud Account\", tactics: [Persistence]}\n";
 
 fn load(text: &str) -> Result<RulePack, String> {
     let table = AttackTable::parse("attack.yml", TABLE).map_err(|e| e.to_string())?;
-    RulePack::load(&[("rules/aws/x.yml".to_string(), text.to_string())], &table)
-        .map_err(|e| e.to_string())
+    RulePack::load(&[("rules/aws/x.yml".to_string(), text.to_string())], &table).map_err(|e| e.to_string())
 }
 
 const GOOD: &str = "id: x
@@ -41,87 +41,43 @@ fn expect_error(text: &str, want: &str) {
 #[test]
 fn unknown_fields_are_errors_with_their_position() {
     expect_error(&format!("{GOOD}treshold: 3\n"), "rules/aws/x.yml:11:1");
-    expect_error(
-        &GOOD.replace("equals: CreateUser", "equal: CreateUser"),
-        "equal",
-    );
+    expect_error(&GOOD.replace("equals: CreateUser", "equal: CreateUser"), "equal");
 }
 
 #[test]
 fn semantic_errors_point_at_the_node() {
+    expect_error(&GOOD.replace("equals: CreateUser", "regex: \"(\""), "invalid regex");
     expect_error(
-        &GOOD.replace("equals: CreateUser", "regex: \"(\""),
-        "invalid regex",
-    );
-    expect_error(
-        &GOOD.replace(
-            "{field: action, equals: CreateUser}",
-            "{field: source_ip, cidr: 10.0.0.0/33}",
-        ),
+        &GOOD.replace("{field: action, equals: CreateUser}", "{field: source_ip, cidr: 10.0.0.0/33}"),
         "invalid CIDR",
     );
+    expect_error(&GOOD.replace("T1136.003", "T9999"), "not in the project's ATT&CK table");
+    expect_error(&GOOD.replace("kind: match", "kind: sequence_of_things"), "unknown kind");
     expect_error(
-        &GOOD.replace("T1136.003", "T9999"),
-        "not in the project's ATT&CK table",
-    );
-    expect_error(
-        &GOOD.replace("kind: match", "kind: sequence_of_things"),
-        "unknown kind",
-    );
-    expect_error(
-        &GOOD.replace(
-            "{field: action, equals: CreateUser}",
-            "{field: action, equals: CreateUser, prefix: C}",
-        ),
+        &GOOD.replace("{field: action, equals: CreateUser}", "{field: action, equals: CreateUser, prefix: C}"),
         "exactly one operator",
     );
-    expect_error(
-        &GOOD.replace(
-            "{field: action, equals: CreateUser}",
-            "{equals: CreateUser}",
-        ),
-        "needs a 'field'",
-    );
-    expect_error(
-        &format!("{GOOD}window: 10m\n"),
-        "only valid with kind: threshold",
-    );
-    expect_error(
-        &GOOD.replace("kind: match", "kind: threshold"),
-        "needs a 'threshold' block",
-    );
+    expect_error(&GOOD.replace("{field: action, equals: CreateUser}", "{equals: CreateUser}"), "needs a 'field'");
+    expect_error(&format!("{GOOD}window: 10m\n"), "only valid with kind: threshold");
+    expect_error(&GOOD.replace("kind: match", "kind: threshold"), "needs a 'threshold' block");
     expect_error(&format!("{GOOD}summary: \"{{identity.name\"\n"), "unclosed");
-    let err = load(&GOOD.replace(
-        "{field: action, equals: CreateUser}",
-        "{field: source_ip, cidr: 10.0.0.0/33}",
-    ))
-    .expect_err("fails");
+    let err = load(&GOOD.replace("{field: action, equals: CreateUser}", "{field: source_ip, cidr: 10.0.0.0/33}"))
+        .expect_err("fails");
     assert!(err.contains(":9:"), "points at line 9: {err}");
 }
 
 #[test]
 fn duplicate_ids_are_errors() {
     let table = AttackTable::parse("attack.yml", TABLE).expect("table");
-    let files = vec![
-        ("a.yml".to_string(), GOOD.to_string()),
-        ("b.yml".to_string(), GOOD.to_string()),
-    ];
-    let err = RulePack::load(&files, &table)
-        .expect_err("duplicate")
-        .to_string();
-    assert!(
-        err.contains("duplicate rule id 'x' (also in a.yml)"),
-        "{err}"
-    );
+    let files = vec![("a.yml".to_string(), GOOD.to_string()), ("b.yml".to_string(), GOOD.to_string())];
+    let err = RulePack::load(&files, &table).expect_err("duplicate").to_string();
+    assert!(err.contains("duplicate rule id 'x' (also in a.yml)"), "{err}");
 }
 
 #[test]
 fn messages_are_one_line_without_repeated_positions() {
     let err = load(&format!("{GOOD}treshold: 3\n")).expect_err("fails");
-    assert!(
-        err.starts_with("rules/aws/x.yml:11:1: unknown field `treshold`"),
-        "{err}"
-    );
+    assert!(err.starts_with("rules/aws/x.yml:11:1: unknown field `treshold`"), "{err}");
     assert!(!err.contains("at line"), "{err}");
     let err = load(&GOOD.replace("equals: CreateUser", "regex: \"(\"")).expect_err("fails");
     assert_eq!(err.lines().count(), 1, "{err}");
