@@ -1,0 +1,93 @@
+//! The real `nhiwatch` binary: exit codes, output files and formats, error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nhiwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nhiwatch")).args(args).output().expect("nhiwatch runs")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const RECORD: &str = r#"{"eventTime":"2026-03-14T02:50:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","eventID":"stop-1","recipientAccountId":"111111111111","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111111111111:user/svc_ci_deployer","userName":"svc_ci_deployer","accountId":"111111111111","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"}}"#;
+
+#[test]
+fn replay_writes_json_lines_and_a_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(&input, format!("{RECORD}\nnot json\n")).expect("write");
+    let out_file = dir.path().join("alerts.jsonl");
+    let out = nhiwatch(&["replay", "--output", out_file.to_str().expect("utf-8"), input.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let alerts = std::fs::read_to_string(&out_file).expect("alerts written");
+    let first: serde_json::Value = serde_json::from_str(alerts.lines().next().expect("one alert")).expect("json");
+    assert_eq!(first["rule_id"], "aws-cloudtrail-tampering");
+    assert_eq!(first["attack"][0]["technique_id"], "T1562.008");
+    assert_eq!(first["identity"]["nhi"], true);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("events.jsonl:2: invalid_json"), "{stderr}");
+    assert!(stderr.contains("bad records:      1 (invalid_json: 1)"), "{stderr}");
+    assert!(stderr.contains("aws-cloudtrail-tampering"), "{stderr}");
+}
+
+#[test]
+fn table_format_is_readable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("events.json");
+    std::fs::write(&input, format!("[{RECORD}]")).expect("write");
+    let out = nhiwatch(&["replay", "--format", "table", input.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for needle in ["severity", "svc_ci_deployer", "T1562.008", "NHI"] {
+        assert!(stdout.contains(needle), "{needle} missing in:\n{stdout}");
+    }
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
+        .args(["replay", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(RECORD.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn unusable_invocations_exit_non_zero_with_a_reason() {
+    let out = nhiwatch(&["replay", "/nonexistent/trail"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("/nonexistent/trail: no such file or directory"), "{}", text(&out.stderr));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[org]\naccountz = []\n").expect("write");
+    let input = dir.path().join("e.json");
+    std::fs::write(&input, RECORD).expect("write");
+    let out = nhiwatch(&["replay", "--config", config.to_str().expect("utf-8"), input.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("accountz"), "{}", text(&out.stderr));
+
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).expect("mkdir");
+    std::fs::write(rules.join("broken.yml"), "id: x\ntitle: t\ndescription: d\nseverity: loud\n").expect("write");
+    let out = nhiwatch(&["replay", "--rules", rules.to_str().expect("utf-8"), input.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("broken.yml:4:"), "{stderr}");
+
+    let out = nhiwatch(&["replay", "--strict", root().join("cli/tests/cli.rs").to_str().expect("utf-8")]);
+    assert!(!out.status.success(), "a Rust file is not CloudTrail: strict mode fails");
+}
