@@ -18,6 +18,7 @@
 pub mod alert;
 pub mod event;
 pub mod field;
+pub mod geo;
 pub mod identity;
 pub mod ip;
 pub mod time;
