@@ -105,7 +105,7 @@ pub struct AlertIdentity {
 }
 
 /// One event cited as evidence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Record id.
     pub event_id: String,

@@ -1,8 +1,9 @@
 //! The normalized event: one audit record, whatever its source.
 
+use crate::geo::GeoInfo;
 use crate::identity::Identity;
 use crate::time::EventTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -25,7 +26,7 @@ impl SourceKind {
 }
 
 /// Where a record was read from, so an analyst can open the original.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceOffset {
     /// File path as given (`-` for standard input).
     pub file: Arc<str>,
@@ -166,4 +167,48 @@ pub struct Event {
     pub raw: RawRecord,
     /// Where it was read from.
     pub offset: SourceOffset,
+    /// Where the source address is, filled by the engine from its GeoIP databases (only for
+    /// public addresses).
+    pub geo: Option<Arc<GeoInfo>>,
+}
+
+impl Event {
+    /// `service:action` with the service's short name (`iam:CreateUser`).
+    pub fn action_key(&self) -> String {
+        let service = self.service.strip_suffix(".amazonaws.com").unwrap_or(&self.service);
+        format!("{service}:{}", self.action)
+    }
+
+    /// The user agent's family: its first product token, lowercased (`aws-cli`, `boto3`,
+    /// `terraform`), or `console` for the AWS console.
+    pub fn user_agent_family(&self) -> String {
+        let ua = self.user_agent.trim();
+        if ua.is_empty() {
+            return String::new();
+        }
+        let lower = ua.to_ascii_lowercase();
+        if lower.contains("console.amazonaws.com")
+            || lower.starts_with("signin.amazonaws.com")
+            || lower.starts_with("mozilla/")
+        {
+            return "console".to_string();
+        }
+        let first = lower.split(|c: char| c == '/' || c.is_whitespace()).next().unwrap_or_default();
+        first.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_' && c != '.').to_string()
+    }
+
+    /// The network the source address is in: the IPv4 /24 or IPv6 /48, for public addresses.
+    pub fn source_network(&self) -> Option<String> {
+        match self.origin.ip()? {
+            ip if !crate::geo::is_public_place(ip) => None,
+            IpAddr::V4(v4) => {
+                let o = v4.octets();
+                Some(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+            }
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+            }
+        }
+    }
 }

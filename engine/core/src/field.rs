@@ -61,6 +61,20 @@ pub enum Builtin {
     VpcEndpointId,
     /// `invoked_by`.
     InvokedBy,
+    /// `action_key`: `service:action` (`iam:CreateUser`).
+    ActionKey,
+    /// `user_agent.family` (`aws-cli`, `boto3`, `console`).
+    UserAgentFamily,
+    /// `source_network`: the /24 (IPv4) or /48 (IPv6) of a public source address.
+    SourceNetwork,
+    /// `geo.country`: ISO country code of the source address.
+    GeoCountry,
+    /// `geo.city`.
+    GeoCity,
+    /// `geo.asn`: autonomous system number (as text, `AS16509`).
+    GeoAsn,
+    /// `geo.as_org`: autonomous system organisation.
+    GeoAsOrg,
 }
 
 /// Every normalized field with its name, for parsing and documentation.
@@ -89,6 +103,13 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("category", Builtin::Category),
     ("vpc_endpoint_id", Builtin::VpcEndpointId),
     ("invoked_by", Builtin::InvokedBy),
+    ("action_key", Builtin::ActionKey),
+    ("user_agent.family", Builtin::UserAgentFamily),
+    ("source_network", Builtin::SourceNetwork),
+    ("geo.country", Builtin::GeoCountry),
+    ("geo.city", Builtin::GeoCity),
+    ("geo.asn", Builtin::GeoAsn),
+    ("geo.as_org", Builtin::GeoAsOrg),
     // CloudTrail's own names for normalized fields resolve to the same, cheaper, lookup.
     ("eventName", Builtin::Action),
     ("eventSource", Builtin::Service),
@@ -245,6 +266,24 @@ impl Event {
             Builtin::Category => visit(FieldValue::Str(&self.category)),
             Builtin::VpcEndpointId => opt(&self.vpc_endpoint_id, visit),
             Builtin::InvokedBy => opt(&self.invoked_by, visit),
+            Builtin::ActionKey => visit(FieldValue::Str(&self.action_key())),
+            Builtin::UserAgentFamily => {
+                let family = self.user_agent_family();
+                !family.is_empty() && visit(FieldValue::Str(&family))
+            }
+            Builtin::SourceNetwork => self.source_network().is_some_and(|n| visit(FieldValue::Str(&n))),
+            Builtin::GeoCountry => {
+                self.geo.as_ref().and_then(|g| g.country.as_deref()).is_some_and(|c| visit(FieldValue::Str(c)))
+            }
+            Builtin::GeoCity => {
+                self.geo.as_ref().and_then(|g| g.city.as_deref()).is_some_and(|c| visit(FieldValue::Str(c)))
+            }
+            Builtin::GeoAsn => {
+                self.geo.as_ref().and_then(|g| g.asn).is_some_and(|a| visit(FieldValue::Str(&format!("AS{a}"))))
+            }
+            Builtin::GeoAsOrg => {
+                self.geo.as_ref().and_then(|g| g.as_org.as_deref()).is_some_and(|o| visit(FieldValue::Str(o)))
+            }
         }
     }
 }

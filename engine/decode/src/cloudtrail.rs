@@ -207,6 +207,7 @@ fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decode
             invoked_by,
             raw: RawRecord::new(text),
             offset,
+            geo: None,
         },
         notes,
     })

@@ -1,4 +1,5 @@
-//! The engine: event time, identity classification, rule evaluation, windows, de-duplication.
+//! The engine: event time, identity classification, enrichment, rule evaluation, bounded
+//! per-group state, de-duplication and suppression.
 //!
 //! Replay and live streaming both call [`Engine::process`] with decoded events and
 //! [`Engine::finish`] at the end of input. Events wait in a reorder buffer until the
@@ -8,14 +9,22 @@
 //! arrives is late: it is counted and evaluated at once (a late `CreateUser` still alerts).
 
 use crate::classify::{Classifier, Signals};
+use crate::kinds::{self, Finding};
+use crate::state::{DEFAULT_MAX_GROUPS, RuleState, StateStore};
 use crate::stats::EngineStats;
-use chrono::Duration;
+use crate::suppress::Suppression;
+use chrono::{Datelike, Duration, Timelike};
+use lru::LruCache;
 use nhiwatch_core::alert::{AlertIdentity, Evidence};
+use nhiwatch_core::geo::{GeoInfo, GeoResolver, is_public_place};
 use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath};
-use nhiwatch_rules::{Org, Rule, RuleKind, RulePack, Subject, Threshold};
+use nhiwatch_rules::{Org, Rule, RuleKind, RulePack, Subject};
 use serde_json::{Map, Value};
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 /// Default allowed lateness: CloudTrail delivers events up to about 15 minutes late.
@@ -23,6 +32,88 @@ pub const DEFAULT_LATENESS_SECS: i64 = 15 * 60;
 
 /// Events cited per alert; `count` still says how many there were.
 pub const MAX_EVIDENCE: usize = 10;
+
+/// GeoIP answers cached (addresses repeat: CI runners, NAT gateways).
+const GEO_CACHE_ENTRIES: usize = 65_536;
+
+/// The organisation's working hours, the off-hours fallback for identities still learning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusinessHours {
+    /// Working days, Monday first.
+    pub days: [bool; 7],
+    /// First working hour (local).
+    pub start_hour: u32,
+    /// Hour work ends (local, exclusive).
+    pub end_hour: u32,
+    /// Local time minus UTC, in minutes.
+    pub utc_offset_minutes: i32,
+}
+
+impl BusinessHours {
+    /// Parses `Mon-Fri 08-18` (days, then local hours) with a UTC offset like `+01:00`.
+    pub fn parse(text: &str, utc_offset: &str) -> Result<Self, String> {
+        const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let (days_text, hours_text) = text
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| format!("business hours '{text}': write e.g. 'Mon-Fri 08-18'"))?;
+        let day = |d: &str| {
+            NAMES.iter().position(|n| n.eq_ignore_ascii_case(d.trim())).ok_or_else(|| format!("unknown day '{d}'"))
+        };
+        let mut days = [false; 7];
+        for part in days_text.split(',') {
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (day(a)?, day(b)?);
+                    let mut d = a;
+                    loop {
+                        days[d] = true;
+                        if d == b {
+                            break;
+                        }
+                        d = (d + 1) % 7;
+                    }
+                }
+                None => days[day(part)?] = true,
+            }
+        }
+        let (s, e) =
+            hours_text.trim().split_once('-').ok_or_else(|| format!("hours '{hours_text}': write e.g. 08-18"))?;
+        let hour =
+            |h: &str| h.trim().parse::<u32>().ok().filter(|h| *h <= 24).ok_or_else(|| format!("invalid hour '{h}'"));
+        let (start_hour, end_hour) = (hour(s)?, hour(e)?);
+        if start_hour >= end_hour {
+            return Err(format!("business hours '{hours_text}' must start before they end"));
+        }
+        let offset = utc_offset.trim();
+        let (sign, rest) = match offset.as_bytes().first() {
+            Some(b'-') => (-1, &offset[1..]),
+            Some(b'+') => (1, &offset[1..]),
+            _ => (1, offset),
+        };
+        let (oh, om) = rest.split_once(':').unwrap_or((rest, "0"));
+        let minutes = oh.parse::<i32>().ok().zip(om.parse::<i32>().ok()).map(|(h, m)| sign * (h * 60 + m));
+        let utc_offset_minutes =
+            minutes.filter(|m| m.abs() <= 14 * 60).ok_or_else(|| format!("invalid UTC offset '{utc_offset}'"))?;
+        Ok(Self { days, start_hour, end_hour, utc_offset_minutes })
+    }
+
+    /// True when `t` falls in working hours.
+    pub fn contains(&self, t: EventTime) -> bool {
+        let local = t + Duration::minutes(i64::from(self.utc_offset_minutes));
+        self.days[local.weekday().num_days_from_monday() as usize]
+            && (self.start_hour..self.end_hour).contains(&local.hour())
+    }
+}
+
+impl fmt::Display for BusinessHours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let days: Vec<&str> = (0..7).filter(|d| self.days[*d]).map(|d| NAMES[d]).collect();
+        let (h, m) = (self.utc_offset_minutes / 60, (self.utc_offset_minutes % 60).abs());
+        write!(f, "{} {:02}–{:02} UTC{:+03}:{:02}", days.join(","), self.start_hour, self.end_hour, h, m)
+    }
+}
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -33,6 +124,15 @@ pub struct EngineConfig {
     pub org: Org,
     /// Human / non-human classification.
     pub classifier: Classifier,
+    /// GeoIP databases (none: no geo fields, no travel).
+    pub geo: Option<Arc<dyn GeoResolver>>,
+    /// Working hours for the off-hours fallback.
+    pub business_hours: Option<BusinessHours>,
+    /// Groups (usually identities) whose baselines are kept; beyond it the least recently
+    /// active is evicted and counted.
+    pub max_groups: usize,
+    /// Known-good behaviour silenced by configuration.
+    pub suppressions: Vec<Suppression>,
 }
 
 impl Default for EngineConfig {
@@ -41,15 +141,19 @@ impl Default for EngineConfig {
             lateness: Duration::seconds(DEFAULT_LATENESS_SECS),
             org: Org::default(),
             classifier: Classifier::with_defaults(),
+            geo: None,
+            business_hours: None,
+            max_groups: DEFAULT_MAX_GROUPS,
+            suppressions: Vec::new(),
         }
     }
 }
 
 /// An event waiting for the watermark, ordered by (time, event id, arrival).
 #[derive(Debug)]
-struct Pending {
-    event: Event,
-    seq: u64,
+pub(crate) struct Pending {
+    pub(crate) event: Event,
+    pub(crate) seq: u64,
 }
 
 impl Pending {
@@ -75,45 +179,54 @@ impl Ord for Pending {
     }
 }
 
-/// What the engine remembers of one identity.
+/// What the engine remembers of one identity for classification.
 #[derive(Debug, Clone, Default)]
-struct IdentityState {
-    signals: Signals,
+pub(crate) struct IdentityState {
+    pub(crate) signals: Signals,
     /// The last verdict and the event facts it was made from.
-    verdict: Option<(u8, bool, Arc<str>)>,
-}
-
-/// One group's sliding window for a threshold rule.
-#[derive(Debug, Default)]
-struct Window {
-    /// Counted events: (time, distinct value or empty, evidence).
-    events: VecDeque<(EventTime, String, Evidence)>,
-    /// Counting is allowed until this time (threshold rules with `after`).
-    armed_until: Option<EventTime>,
-    /// Evidence of the start event.
-    start: Option<Evidence>,
+    pub(crate) verdict: Option<(u8, bool, Arc<str>)>,
 }
 
 /// The detection engine.
 #[derive(Debug)]
 pub struct Engine {
-    pack: Arc<RulePack>,
-    config: EngineConfig,
-    pending: BinaryHeap<Reverse<Pending>>,
-    seq: u64,
-    max_time: Option<EventTime>,
-    watermark: Option<EventTime>,
-    identities: HashMap<String, IdentityState>,
-    windows: HashMap<(usize, String), Window>,
-    dedup: HashMap<(usize, String), EventTime>,
-    stats: EngineStats,
+    pub(crate) pack: Arc<RulePack>,
+    pub(crate) config: EngineConfig,
+    pub(crate) pending: BinaryHeap<Reverse<Pending>>,
+    pub(crate) seq: u64,
+    pub(crate) max_time: Option<EventTime>,
+    pub(crate) watermark: Option<EventTime>,
+    pub(crate) identities: LruCache<Box<str>, IdentityState>,
+    pub(crate) state: StateStore,
+    pub(crate) dedup: LruCache<(u16, Box<str>), EventTime>,
+    geo_cache: LruCache<IpAddr, Option<Arc<GeoInfo>>>,
+    /// Group-key namespaces: rules with the same `group_by` share one.
+    group_spaces: Vec<u16>,
+    pub(crate) stats: EngineStats,
     candidates: Vec<usize>,
+}
+
+fn cap(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n.max(1)).unwrap_or(NonZeroUsize::MIN)
 }
 
 impl Engine {
     /// An engine running `pack` with `config`.
     pub fn new(pack: Arc<RulePack>, config: EngineConfig) -> Self {
         let stats = EngineStats::for_pack(&pack);
+        let mut spaces: Vec<&[FieldPath]> = Vec::new();
+        let group_spaces = pack
+            .rules()
+            .iter()
+            .map(|r| {
+                let i = spaces.iter().position(|g| *g == r.group_by.as_slice()).unwrap_or_else(|| {
+                    spaces.push(&r.group_by);
+                    spaces.len() - 1
+                });
+                i as u16
+            })
+            .collect();
+        let max_groups = config.max_groups;
         Self {
             pack,
             config,
@@ -121,9 +234,11 @@ impl Engine {
             seq: 0,
             max_time: None,
             watermark: None,
-            identities: HashMap::new(),
-            windows: HashMap::new(),
-            dedup: HashMap::new(),
+            identities: LruCache::new(cap(max_groups)),
+            state: StateStore::new(max_groups),
+            dedup: LruCache::new(cap(max_groups)),
+            geo_cache: LruCache::new(cap(GEO_CACHE_ENTRIES)),
+            group_spaces,
             stats,
             candidates: Vec::new(),
         }
@@ -134,9 +249,19 @@ impl Engine {
         self.watermark
     }
 
+    /// The rule pack.
+    pub fn pack(&self) -> &Arc<RulePack> {
+        &self.pack
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> &EngineStats {
         &self.stats
+    }
+
+    /// Groups with baseline state held now.
+    pub fn groups_tracked(&self) -> usize {
+        self.state.len()
     }
 
     /// Takes one event; returns the alerts that became final.
@@ -150,7 +275,10 @@ impl Engine {
         }
         if self.max_time.is_none_or(|m| event.time > m) {
             self.max_time = Some(event.time);
-            self.watermark = Some(event.time - self.config.lateness);
+            let wm = event.time - self.config.lateness;
+            if self.watermark.is_none_or(|w| wm > w) {
+                self.watermark = Some(wm);
+            }
         }
         self.seq += 1;
         self.pending.push(Reverse(Pending { event, seq: self.seq }));
@@ -193,16 +321,18 @@ impl Engine {
         }
     }
 
-    fn finalize_stats(&mut self) {
+    pub(crate) fn finalize_stats(&mut self) {
         self.stats.identities_nhi =
-            self.identities.values().filter(|s| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
+            self.identities.iter().filter(|(_, s)| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
         self.stats.identities_human = self.identities.len() as u64 - self.stats.identities_nhi;
+        self.stats.groups_tracked = self.state.len() as u64;
+        self.stats.state_evictions_total = self.state.evictions_total;
     }
 
     fn classify(&mut self, event: &mut Event) {
         let key = event.identity.key.as_str();
-        if !self.identities.contains_key(key) {
-            self.identities.insert(key.to_string(), IdentityState::default());
+        if !self.identities.contains(key) {
+            self.identities.push(key.into(), IdentityState::default());
         }
         let Some(state) = self.identities.get_mut(key) else { return };
         if event.action == "ConsoleLogin" && !state.signals.console_login {
@@ -223,136 +353,158 @@ impl Engine {
         event.identity.nhi_reason = reason;
     }
 
+    /// Looks up where the source address is (public addresses only, cached).
+    fn enrich(&mut self, event: &mut Event) {
+        let Some(resolver) = &self.config.geo else { return };
+        let Some(ip) = event.origin.ip().filter(|ip| is_public_place(*ip)) else { return };
+        let geo = match self.geo_cache.get(&ip) {
+            Some(hit) => hit.clone(),
+            None => {
+                let found = resolver.resolve(ip).map(Arc::new);
+                self.geo_cache.put(ip, found.clone());
+                found
+            }
+        };
+        event.geo = geo;
+    }
+
     fn evaluate(&mut self, mut event: Event, alerts: &mut Vec<Alert>) {
         self.classify(&mut event);
+        self.enrich(&mut event);
         let mut candidates = std::mem::take(&mut self.candidates);
         self.pack.candidates(&event.action, &mut candidates);
         let pack = Arc::clone(&self.pack);
         for &index in &candidates {
             let rule = &pack.rules()[index];
-            let subject = Subject { event: &event, org: &self.config.org };
-            match &rule.kind {
-                RuleKind::Match => {
-                    if rule.condition.matches(&subject) {
-                        let alert =
-                            self.build_alert(rule, &event, vec![Evidence::from_event(&event)], 1, Map::new(), &[]);
-                        self.emit(index, rule, &event, alert, alerts);
-                    }
-                }
-                RuleKind::Threshold(t) => self.threshold(index, rule, t, &event, alerts),
+            if let Some(finding) = self.observe(index, rule, &event) {
+                let alert = self.build_alert(rule, &event, finding);
+                self.emit(index, rule, &event, alert, alerts);
             }
         }
         self.candidates = candidates;
-        self.expire_windows(event.time);
     }
 
-    fn threshold(&mut self, index: usize, rule: &Rule, t: &Threshold, event: &Event, alerts: &mut Vec<Alert>) {
+    fn group_key(&self, index: usize, event: &Event, rule: &Rule) -> Option<String> {
+        let mut key = self.group_spaces[index].to_string();
+        for f in &rule.group_by {
+            key.push('\u{1f}');
+            key.push_str(&event.field_text(f)?);
+        }
+        Some(key)
+    }
+
+    /// Runs one rule on one event.
+    fn observe(&mut self, index: usize, rule: &Rule, event: &Event) -> Option<Finding> {
         let subject = Subject { event, org: &self.config.org };
-        if let Some(after) = &t.after
-            && after.matches(&subject)
-        {
-            let group = group_key(event, &t.group_by);
-            let w = self.windows.entry((index, group)).or_default();
-            w.armed_until = Some(event.time + t.window);
-            w.start = Some(Evidence::from_event(event));
-            w.events.clear();
-            return;
+        let slot = index as u16;
+        if let RuleKind::Threshold(t) = &rule.kind {
+            let is_start = t.after.as_ref().is_some_and(|a| a.matches(&subject));
+            let counts = !is_start && rule.condition.matches(&subject);
+            if !is_start && !counts {
+                return None;
+            }
+            let group = self.group_key(index, event, rule)?;
+            let now = event.time;
+            let fresh = || RuleState::Threshold(Default::default());
+            let st = match (is_start, t.after.is_some()) {
+                (true, _) | (false, false) => self.state.get_or_insert(&group, slot, fresh),
+                (false, true) => self.state.get_mut(&group, slot)?,
+            };
+            let RuleState::Threshold(w) = st else { return None };
+            if is_start {
+                kinds::threshold::arm(t, w, event);
+                return None;
+            }
+            let finding = kinds::threshold::observe(t, w, event);
+            if w.is_idle(t, now) {
+                self.state.remove(&group, slot);
+            }
+            return finding;
+        }
+        if matches!(rule.kind, RuleKind::Sequence(_)) {
+            // Sequences see every event of the group: a step's own condition decides.
+            let RuleKind::Sequence(seq) = &rule.kind else { return None };
+            if !rule.condition.matches(&subject) {
+                return None;
+            }
+            let starts = seq.steps[0].condition.matches(&subject);
+            let group = self.group_key(index, event, rule)?;
+            let st = if starts {
+                self.state.get_or_insert(&group, slot, || RuleState::Sequence(Default::default()))
+            } else {
+                self.state.get_mut(&group, slot)?
+            };
+            let RuleState::Sequence(p) = st else { return None };
+            let finding = kinds::sequence::observe(seq, p, &subject);
+            if p.is_empty() {
+                self.state.remove(&group, slot);
+            }
+            return finding;
         }
         if !rule.condition.matches(&subject) {
-            return;
+            return None;
         }
-        let key = (index, group_key(event, &t.group_by));
-        let Some(w) = (match t.after {
-            Some(_) => self.windows.get_mut(&key),
-            None => Some(self.windows.entry(key.clone()).or_default()),
-        }) else {
-            return;
-        };
-        if t.after.is_some() && w.armed_until.is_none_or(|until| event.time > until) {
-            return;
-        }
-        let value = t.distinct.as_ref().and_then(|d| event.field_text(d)).unwrap_or_default();
-        if t.distinct.is_some() && value.is_empty() {
-            return;
-        }
-        while w.events.front().is_some_and(|(time, _, _)| *time <= event.time - t.window) {
-            w.events.pop_front();
-        }
-        w.events.push_back((event.time, value, Evidence::from_event(event)));
-        let observed = match t.distinct {
-            Some(_) => {
-                let mut values: Vec<&str> = w.events.iter().map(|(_, v, _)| v.as_str()).collect();
-                values.sort_unstable();
-                values.dedup();
-                values.len() as u64
+        let now = event.time;
+        match &rule.kind {
+            RuleKind::Match => Some(Finding::single(Evidence::from_event(event), Map::new())),
+            RuleKind::NewValue(nv) => {
+                let mut parts = Vec::with_capacity(nv.fields.len());
+                for f in &nv.fields {
+                    parts.push(event.field_text(f).filter(|v| !v.is_empty())?);
+                }
+                let value = parts.join(" / ");
+                let group = self.group_key(index, event, rule)?;
+                let st = self
+                    .state
+                    .get_or_insert(&group, slot, || RuleState::NewValue(kinds::new_value::ValueSet::new(now)));
+                let RuleState::NewValue(set) = st else { return None };
+                let before = set.evicted;
+                let finding = kinds::new_value::observe(nv, set, &value, event);
+                self.stats.value_evictions_total += set.evicted - before;
+                finding
             }
-            None => w.events.len() as u64,
-        };
-        if observed < t.count {
-            return;
-        }
-        let drained: Vec<(EventTime, String, Evidence)> = w.events.drain(..).collect();
-        let start = if t.after.is_some() { w.start.take() } else { None };
-        if t.after.is_some() {
-            w.armed_until = None;
-        }
-        let mut context = Map::new();
-        context.insert("window".into(), Value::from(nhiwatch_core::time::format_duration(t.window)));
-        context.insert("threshold".into(), Value::from(t.count));
-        context.insert("observed".into(), Value::from(observed));
-        if let Some(d) = &t.distinct {
-            let mut values: Vec<&str> = drained.iter().map(|(_, v, _)| v.as_str()).collect();
-            values.sort_unstable();
-            values.dedup();
-            context.insert("counted".into(), Value::from(format!("distinct {d}")));
-            context.insert("distinct_values".into(), Value::from(values));
-        }
-        let mut ids: Vec<String> = Vec::new();
-        let mut evidence: Vec<Evidence> = Vec::new();
-        if let Some(s) = start {
-            context.insert("after".into(), Value::from(format!("{} at {}", s.action, s.time.to_rfc3339())));
-            ids.push(s.event_id.clone());
-            evidence.push(s);
-        }
-        let count = drained.len() as u64;
-        for (_, _, ev) in drained {
-            ids.push(ev.event_id.clone());
-            if evidence.len() < MAX_EVIDENCE {
-                evidence.push(ev);
+            RuleKind::OffHours(oh) => {
+                let group = self.group_key(index, event, rule)?;
+                let business = self.config.business_hours;
+                let st = self
+                    .state
+                    .get_or_insert(&group, slot, || RuleState::OffHours(kinds::off_hours::HourProfile::new(now)));
+                let RuleState::OffHours(p) = st else { return None };
+                kinds::off_hours::observe(oh, p, event, business.as_ref())
             }
+            RuleKind::Spike(s) => {
+                let group = self.group_key(index, event, rule)?;
+                let st = self.state.get_or_insert(&group, slot, || RuleState::Spike(Default::default()));
+                let RuleState::Spike(p) = st else { return None };
+                kinds::spike::observe(s, p, event)
+            }
+            RuleKind::ImpossibleTravel(t) => {
+                event.geo.as_ref()?.location?;
+                let group = self.group_key(index, event, rule)?;
+                let st = self.state.get_or_insert(&group, slot, || RuleState::Travel(Default::default()));
+                let RuleState::Travel(p) = st else { return None };
+                kinds::travel::observe(t, p, event)
+            }
+            RuleKind::Dormant(d) => {
+                let group = self.group_key(index, event, rule)?;
+                let st = self
+                    .state
+                    .get_or_insert(&group, slot, || RuleState::Dormant(kinds::dormant::DormantState::new(now)));
+                let RuleState::Dormant(p) = st else { return None };
+                kinds::dormant::observe(d, p, event)
+            }
+            RuleKind::Threshold(_) | RuleKind::Sequence(_) => None,
         }
-        let alert = self.build_alert(rule, event, evidence, count, context, &ids);
-        self.emit(index, rule, event, alert, alerts);
     }
 
-    fn expire_windows(&mut self, now: EventTime) {
-        // Cheap amortised sweep: only when the map has grown, drop windows with nothing live.
-        if self.windows.len() < 4096 || !self.stats.events_total.is_multiple_of(4096) {
-            return;
-        }
-        let pack = Arc::clone(&self.pack);
-        self.windows.retain(|(index, _), w| {
-            let RuleKind::Threshold(t) = &pack.rules()[*index].kind else {
-                return false;
-            };
-            let live_events = w.events.back().is_some_and(|(time, _, _)| *time > now - t.window);
-            let armed = w.armed_until.is_some_and(|until| until >= now);
-            live_events || armed
-        });
-    }
-
-    fn build_alert(
-        &self,
-        rule: &Rule,
-        event: &Event,
-        evidence: Vec<Evidence>,
-        count: u64,
-        mut context: Map<String, Value>,
-        trigger_ids: &[String],
-    ) -> Alert {
+    fn build_alert(&self, rule: &Rule, event: &Event, finding: Finding) -> Alert {
+        let Finding { evidence, count, mut context, trigger_ids } = finding;
         let matched = matched_fields(event, &rule.context_fields);
         if !matched.is_empty() {
             context.insert("matched".into(), Value::Object(matched));
+        }
+        if let Some(g) = &event.geo {
+            context.insert("geo".into(), serde_json::to_value(g.as_ref()).unwrap_or(Value::Null));
         }
         let id = &event.identity;
         let ids: Vec<&str> = if trigger_ids.is_empty() {
@@ -392,13 +544,20 @@ impl Engine {
     }
 
     fn emit(&mut self, index: usize, rule: &Rule, event: &Event, alert: Alert, alerts: &mut Vec<Alert>) {
+        if let Some(s) =
+            self.config.suppressions.iter().find(|s| s.applies(&rule.id, &event.identity.key.0, event.time))
+        {
+            let reason = s.reason.clone();
+            self.stats.count_config_suppressed(&rule.id, &reason);
+            return;
+        }
         if rule.dedup.window > Duration::zero() {
             let mut key = event.identity.key.0.clone();
             for f in &rule.dedup.by {
                 key.push('\u{1f}');
                 key.push_str(&event.field_text(f).unwrap_or_default());
             }
-            let slot = (index, key);
+            let slot = (index as u16, key.into_boxed_str());
             if let Some(last) = self.dedup.get(&slot)
                 && event.time >= *last
                 && event.time - *last < rule.dedup.window
@@ -406,22 +565,11 @@ impl Engine {
                 self.stats.count_suppressed(&rule.id);
                 return;
             }
-            self.dedup.insert(slot, event.time);
+            self.dedup.put(slot, event.time);
         }
         self.stats.count_alert(&rule.id, rule.severity);
         alerts.push(alert);
     }
-}
-
-fn group_key(event: &Event, fields: &[FieldPath]) -> String {
-    let mut key = String::new();
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            key.push('\u{1f}');
-        }
-        key.push_str(&event.field_text(f).unwrap_or_default());
-    }
-    key
 }
 
 /// The values the rule looked at, for the analyst: `{field: value or [values]}`.
@@ -452,4 +600,21 @@ fn matched_fields(event: &Event, fields: &[FieldPath]) -> Map<String, Value> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_hours_parse_and_apply_the_offset() {
+        let b = BusinessHours::parse("Mon-Fri 08-18", "+01:00").expect("valid");
+        let t = |s: &str| s.parse::<EventTime>().expect("time");
+        assert!(b.contains(t("2026-03-13T07:30:00Z")), "Friday 08:30 local");
+        assert!(!b.contains(t("2026-03-13T17:30:00Z")), "Friday 18:30 local");
+        assert!(!b.contains(t("2026-03-14T10:00:00Z")), "Saturday");
+        assert_eq!(b.to_string(), "Mon,Tue,Wed,Thu,Fri 08–18 UTC+01:00");
+        assert!(BusinessHours::parse("Mon-Fri 18-08", "+00:00").is_err());
+        assert!(BusinessHours::parse("Funday 08-18", "+00:00").is_err());
+    }
 }

@@ -9,9 +9,12 @@
 
 pub mod classify;
 pub mod engine;
+pub mod kinds;
+pub mod state;
 pub mod stats;
+pub mod suppress;
 pub mod testing;
 
 pub use classify::Classifier;
-pub use engine::{Engine, EngineConfig};
+pub use engine::{BusinessHours, Engine, EngineConfig};
 pub use stats::EngineStats;

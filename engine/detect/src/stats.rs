@@ -17,6 +17,14 @@ pub struct EngineStats {
     pub alerts_by_severity: BTreeMap<Severity, u64>,
     /// Alerts silenced by de-duplication, per rule id.
     pub suppressed_by_rule: BTreeMap<String, u64>,
+    /// Alerts silenced by `[[suppress]]` configuration, per (rule id, reason).
+    pub config_suppressed: BTreeMap<(String, String), u64>,
+    /// Groups with baseline state at the end of input.
+    pub groups_tracked: u64,
+    /// Groups evicted from the bounded state (their baselines start over).
+    pub state_evictions_total: u64,
+    /// Values dropped from full `new_value` baselines.
+    pub value_evictions_total: u64,
     /// Identities classified non-human (at the end of input).
     pub identities_nhi: u64,
     /// Identities classified human (at the end of input).
@@ -38,13 +46,22 @@ impl EngineStats {
         *self.suppressed_by_rule.entry(rule.to_string()).or_default() += 1;
     }
 
+    pub(crate) fn count_config_suppressed(&mut self, rule: &str, reason: &str) {
+        *self.config_suppressed.entry((rule.to_string(), reason.to_string())).or_default() += 1;
+    }
+
     /// Alerts emitted in total.
     pub fn alerts_total(&self) -> u64 {
         self.alerts_by_rule.values().sum()
     }
 
-    /// Alerts suppressed in total.
+    /// Alerts suppressed by de-duplication in total.
     pub fn suppressed_total(&self) -> u64 {
         self.suppressed_by_rule.values().sum()
+    }
+
+    /// Alerts suppressed by configuration in total.
+    pub fn config_suppressed_total(&self) -> u64 {
+        self.config_suppressed.values().sum()
     }
 }

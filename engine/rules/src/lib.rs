@@ -19,7 +19,7 @@ pub mod template;
 pub use attack::AttackTable;
 pub use condition::{Condition, Subject};
 pub use error::{LoadError, PackError, RuleError};
-pub use kind::{RuleKind, Threshold};
+pub use kind::{Dormant, ImpossibleTravel, NewValue, OffHours, RuleKind, Sequence, Spike, Step, Threshold};
 pub use org::Org;
 pub use pack::RulePack;
 pub use rule::{Dedup, Rule, RuleTest};

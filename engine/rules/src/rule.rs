@@ -3,7 +3,7 @@
 use crate::attack::AttackTable;
 use crate::condition::Condition;
 use crate::error::{RuleError, at};
-use crate::kind::{KIND_NAMES, RuleKind, Threshold};
+use crate::kind::RuleKind;
 use crate::spec::{RuleSpec, TestEventSpec, TestSpec};
 use crate::template::Template;
 use chrono::{DateTime, Duration, Utc};
@@ -32,6 +32,8 @@ pub struct Rule {
     pub attack: Vec<AttackRef>,
     /// Kind and its settings.
     pub kind: RuleKind,
+    /// Fields that split state into groups (stateful kinds; default the identity).
+    pub group_by: Vec<FieldPath>,
     /// Which events count.
     pub condition: Condition,
     /// Summary template (empty: the title plus identity is used).
@@ -103,7 +105,12 @@ impl Rule {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let condition = Condition::compile(&spec.condition)?;
-        let kind = compile_kind(&spec)?;
+        let kind = RuleKind::compile(&spec)?;
+        let group_by = if spec.group_by.is_empty() && kind.is_stateful() {
+            vec![FieldPath::Builtin(nhiwatch_core::field::Builtin::IdentityId)]
+        } else {
+            spec.group_by.iter().map(path_at).collect::<Result<_, _>>()?
+        };
         let summary = match &spec.summary {
             Some(s) => Template::compile(&s.value, s.referenced)?,
             None => Template::default(),
@@ -132,6 +139,7 @@ impl Rule {
             severity: spec.severity,
             attack,
             kind,
+            group_by,
             condition,
             summary,
             context_fields,
@@ -141,46 +149,6 @@ impl Rule {
             file: file.to_string(),
             actions,
         })
-    }
-}
-
-fn compile_kind(spec: &RuleSpec) -> Result<RuleKind, RuleError> {
-    let loc = spec.kind.referenced;
-    match spec.kind.value.as_str() {
-        "match" => {
-            if let Some(t) = &spec.threshold {
-                return Err(at(t.referenced, "'threshold' is only valid with kind: threshold"));
-            }
-            if let Some(w) = &spec.window {
-                return Err(at(w.referenced, "'window' is only valid with kind: threshold"));
-            }
-            if let Some(g) = spec.group_by.first() {
-                return Err(at(g.referenced, "'group_by' is only valid with kind: threshold"));
-            }
-            Ok(RuleKind::Match)
-        }
-        "threshold" => {
-            let t = spec.threshold.as_ref().ok_or_else(|| at(loc, "kind: threshold needs a 'threshold' block"))?;
-            let window = spec.window.as_ref().ok_or_else(|| at(loc, "kind: threshold needs a 'window'"))?;
-            if spec.group_by.is_empty() {
-                return Err(at(loc, "kind: threshold needs 'group_by' (e.g. [identity.id])"));
-            }
-            let window_len = duration_at(window)?;
-            if window_len <= Duration::zero() {
-                return Err(at(window.referenced, "window must be longer than 0s"));
-            }
-            if t.value.count == 0 {
-                return Err(at(t.referenced, "threshold count must be at least 1"));
-            }
-            Ok(RuleKind::Threshold(Threshold {
-                group_by: spec.group_by.iter().map(path_at).collect::<Result<_, _>>()?,
-                window: window_len,
-                count: t.value.count,
-                distinct: t.value.distinct.as_ref().map(path_at).transpose()?,
-                after: t.value.after.as_ref().map(Condition::compile).transpose()?,
-            }))
-        }
-        other => Err(at(loc, format!("unknown kind '{other}' (known: {})", KIND_NAMES.join(", ")))),
     }
 }
 

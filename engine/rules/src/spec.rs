@@ -26,15 +26,34 @@ pub struct RuleSpec {
     pub kind: Spanned<String>,
     /// Which events the rule looks at.
     pub condition: Spanned<ConditionSpec>,
-    /// Fields that split state into groups (threshold rules), e.g. `[identity.id]`.
+    /// Fields that split state into groups, e.g. `[identity.id]` (stateful kinds; the baseline
+    /// kinds default to the identity).
     #[serde(default)]
     pub group_by: Vec<Spanned<String>>,
-    /// Sliding window length for threshold rules (`15m`).
+    /// Window length: sliding window of threshold rules, time limit of sequences (`15m`).
     #[serde(default)]
     pub window: Option<Spanned<String>>,
     /// Threshold settings (threshold rules only).
     #[serde(default)]
     pub threshold: Option<Spanned<ThresholdSpec>>,
+    /// New-value settings (`kind: new_value`).
+    #[serde(default)]
+    pub new_value: Option<Spanned<NewValueSpec>>,
+    /// Off-hours settings (`kind: off_hours`).
+    #[serde(default)]
+    pub off_hours: Option<Spanned<OffHoursSpec>>,
+    /// Spike settings (`kind: spike`).
+    #[serde(default)]
+    pub spike: Option<Spanned<SpikeSpec>>,
+    /// Impossible-travel settings (`kind: impossible_travel`).
+    #[serde(default)]
+    pub impossible_travel: Option<Spanned<TravelSpec>>,
+    /// Sequence steps (`kind: sequence`).
+    #[serde(default)]
+    pub sequence: Option<Spanned<SequenceSpec>>,
+    /// Dormancy settings (`kind: dormant`).
+    #[serde(default)]
+    pub dormant: Option<Spanned<DormantSpec>>,
     /// One sentence for analysts; `{field.path}` is replaced by the triggering event's value.
     #[serde(default)]
     pub summary: Option<Spanned<String>>,
@@ -213,4 +232,115 @@ pub struct TestEventSpec {
     /// Emit the record once per action, replacing `eventName` (repeats apply to each).
     #[serde(default)]
     pub actions: Vec<String>,
+}
+
+/// `new_value`: a value (or tuple) of fields never seen for the group once it has a baseline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewValueSpec {
+    /// The field or tuple of fields (`[geo.country]`, `[action_key]`).
+    pub fields: Vec<Spanned<String>>,
+    /// How long the group must have been observed before new values alert (default 14d).
+    #[serde(default)]
+    pub learning: Option<Spanned<String>>,
+    /// Events the group must have shown before new values alert (default 20).
+    #[serde(default)]
+    pub min_events: Option<u64>,
+    /// Values unseen for this long drop out of the baseline (default 30d).
+    #[serde(default)]
+    pub forget: Option<Spanned<String>>,
+    /// Values kept per group (default 64); the least recently seen is dropped beyond it
+    /// (counted as an eviction). Memory: about 40 bytes per value.
+    #[serde(default)]
+    pub max_values: Option<usize>,
+}
+
+/// `off_hours`: an event in an hour of the week the group rarely acts in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffHoursSpec {
+    /// Alert below this share of the group's activity in the hour, smoothed over the
+    /// neighbouring hours (default 0.01).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Baseline age required (default 14d); younger groups fall back to the organisation's
+    /// business hours when configured.
+    #[serde(default)]
+    pub learning: Option<Spanned<String>>,
+    /// Events required in the baseline (default 50).
+    #[serde(default)]
+    pub min_events: Option<u64>,
+    /// Half-life of past activity (default 30d).
+    #[serde(default)]
+    pub forget: Option<Spanned<String>>,
+}
+
+/// `spike`: a per-bucket sum or count far above the group's own history.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeSpec {
+    /// Field summed per bucket (`additionalEventData.bytesTransferredOut`); without it,
+    /// events are counted.
+    #[serde(default)]
+    pub sum: Option<Spanned<String>>,
+    /// Bucket length (default 1h).
+    #[serde(default)]
+    pub bucket: Option<Spanned<String>>,
+    /// Percentile of past active buckets taken as the usual high (default 99).
+    #[serde(default)]
+    pub percentile: Option<f64>,
+    /// Alert above the percentile times this factor (default 3)…
+    #[serde(default)]
+    pub factor: Option<f64>,
+    /// …and above this absolute floor (default 0).
+    #[serde(default)]
+    pub floor: Option<f64>,
+    /// Past active buckets required before alerting (default 24).
+    #[serde(default)]
+    pub min_buckets: Option<u64>,
+}
+
+/// `impossible_travel`: two located events of a group too far apart for the time between.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TravelSpec {
+    /// Minimum distance in km (default 500).
+    #[serde(default)]
+    pub min_distance_km: Option<f64>,
+    /// Maximum plausible speed in km/h (default 1000).
+    #[serde(default)]
+    pub max_speed_kmh: Option<f64>,
+}
+
+/// `sequence`: ordered steps by one group within the rule's `window`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceSpec {
+    /// The steps, in order.
+    pub steps: Vec<Spanned<StepSpec>>,
+}
+
+/// One sequence step.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Name shown in the alert.
+    pub name: String,
+    /// Which events complete the step.
+    pub condition: Spanned<ConditionSpec>,
+    /// Values carried to later steps: variable name → field (`user: requestParameters.userName`).
+    #[serde(default)]
+    pub capture: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Fields that must equal a captured variable: field → variable name.
+    #[serde(default, rename = "match")]
+    pub match_: std::collections::BTreeMap<String, Spanned<String>>,
+}
+
+/// `dormant`: a group unseen for a long time becomes active again.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DormantSpec {
+    /// Silence that counts as dormant (default 30d).
+    #[serde(default)]
+    pub after: Option<Spanned<String>>,
 }

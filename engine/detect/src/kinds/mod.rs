@@ -1,0 +1,40 @@
+//! The stateful rule kinds, one file each: the state a kind keeps for one group and how an
+//! event updates it. Each `observe` returns a [`Finding`] when the event breaks the group's
+//! normal; the engine turns findings into alerts (ids, identity, ATT&CK, de-duplication).
+
+pub mod dormant;
+pub mod new_value;
+pub mod off_hours;
+pub mod sequence;
+pub mod spike;
+pub mod threshold;
+pub mod travel;
+
+use nhiwatch_core::alert::Evidence;
+use serde_json::{Map, Value};
+
+/// What a stateful kind found.
+#[derive(Debug, Clone, Default)]
+pub struct Finding {
+    /// Events cited (capped by the kind).
+    pub evidence: Vec<Evidence>,
+    /// Events behind the finding.
+    pub count: u64,
+    /// What made it unusual, including `baseline` where the kind has one.
+    pub context: Map<String, Value>,
+    /// What the alert id hashes besides rule and identity (event ids, window start).
+    pub trigger_ids: Vec<String>,
+}
+
+impl Finding {
+    /// A finding about one event.
+    pub(crate) fn single(evidence: Evidence, context: Map<String, Value>) -> Self {
+        let id = evidence.event_id.clone();
+        Self { evidence: vec![evidence], count: 1, context, trigger_ids: vec![id] }
+    }
+}
+
+/// Formats an event time for context values.
+pub(crate) fn time_text(t: nhiwatch_core::EventTime) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

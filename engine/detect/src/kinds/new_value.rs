@@ -1,0 +1,80 @@
+//! `new_value` state: the values a group has used, with first and last sight.
+
+use super::{Finding, time_text};
+use nhiwatch_core::alert::Evidence;
+use nhiwatch_core::{Event, EventTime};
+use nhiwatch_rules::NewValue;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// Values shown in an alert's baseline.
+const BASELINE_VALUES_SHOWN: usize = 10;
+
+/// One value and when it was seen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Seen {
+    value: Box<str>,
+    first: EventTime,
+    last: EventTime,
+}
+
+/// The values of one group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValueSet {
+    created: EventTime,
+    events: u64,
+    values: Vec<Seen>,
+    /// Values dropped because the group had `max_values` already.
+    pub evicted: u64,
+}
+
+impl ValueSet {
+    /// An empty baseline starting at `now`.
+    pub fn new(now: EventTime) -> Self {
+        Self { created: now, events: 0, values: Vec::new(), evicted: 0 }
+    }
+}
+
+/// Observes `value` for the group; a finding when it is new and the baseline is mature.
+pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event) -> Option<Finding> {
+    let now = event.time;
+    st.values.retain(|s| s.last >= now - nv.forget);
+    st.events += 1;
+    if let Some(seen) = st.values.iter_mut().find(|s| &*s.value == value) {
+        seen.last = seen.last.max(now);
+        return None;
+    }
+    let learned = now - st.created >= nv.learning && st.events > nv.min_events;
+    let finding = learned.then(|| {
+        let mut known: Vec<&Seen> = st.values.iter().collect();
+        known.sort_by(|a, b| b.last.cmp(&a.last).then_with(|| a.value.cmp(&b.value)));
+        let shown: Vec<Value> = known
+            .iter()
+            .take(BASELINE_VALUES_SHOWN)
+            .map(|s| json!({"value": &*s.value, "first_seen": time_text(s.first), "last_seen": time_text(s.last)}))
+            .collect();
+        let fields: Vec<String> = nv.fields.iter().map(ToString::to_string).collect();
+        let mut context = Map::new();
+        context.insert("new_value".into(), Value::from(value));
+        context.insert(
+            "baseline".into(),
+            json!({
+                "fields": fields,
+                "known_values": known.len(),
+                "values": shown,
+                "observed_since": time_text(st.created),
+                "events": st.events - 1,
+                "forget_after": nhiwatch_core::time::format_duration(nv.forget),
+            }),
+        );
+        Finding::single(Evidence::from_event(event), context)
+    });
+    if st.values.len() >= nv.max_values
+        && let Some(oldest) = st.values.iter().enumerate().min_by_key(|(_, s)| s.last).map(|(i, _)| i)
+    {
+        st.values.swap_remove(oldest);
+        st.evicted += 1;
+    }
+    st.values.push(Seen { value: value.into(), first: now, last: now });
+    finding
+}

@@ -1,0 +1,89 @@
+//! `sequence` state: runs in progress, each at a step with its captured values.
+
+use super::Finding;
+use crate::engine::MAX_EVIDENCE;
+use nhiwatch_core::alert::Evidence;
+use nhiwatch_core::{Event, EventTime};
+use nhiwatch_rules::{Sequence, Subject};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// Runs kept per group; the oldest is dropped beyond it.
+const MAX_RUNS: usize = 16;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Run {
+    started: EventTime,
+    next: usize,
+    vars: Vec<(String, String)>,
+    evidence: Vec<Evidence>,
+}
+
+/// Sequences in progress for one group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Partials {
+    runs: Vec<Run>,
+}
+
+impl Partials {
+    /// True when no run is in progress.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+}
+
+fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vec<(String, String)>> {
+    seq.steps[step].capture.iter().map(|(var, path)| event.field_text(path).map(|v| (var.clone(), v))).collect()
+}
+
+/// Advances runs with the event, starts a new one when it matches the first step, and returns
+/// a finding for a completed run.
+pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Option<Finding> {
+    let event = subject.event;
+    st.runs.retain(|r| event.time - r.started <= seq.within);
+    let mut completed = None;
+    for (i, run) in st.runs.iter_mut().enumerate() {
+        let step = &seq.steps[run.next];
+        let satisfied = step.require.iter().all(|(path, var)| {
+            let want = run.vars.iter().find(|(v, _)| v == var).map(|(_, value)| value.as_str());
+            want.is_some_and(|w| event.field_text(path).as_deref() == Some(w))
+        });
+        if !satisfied || !step.condition.matches(subject) {
+            continue;
+        }
+        let Some(captured) = captures(seq, run.next, event) else { continue };
+        run.vars.extend(captured);
+        if run.evidence.len() < MAX_EVIDENCE {
+            run.evidence.push(Evidence::from_event(event));
+        }
+        run.next += 1;
+        if run.next == seq.steps.len() && completed.is_none() {
+            completed = Some(i);
+        }
+    }
+    let finding = completed.map(|i| {
+        let run = st.runs.remove(i);
+        let steps: Vec<Value> = seq
+            .steps
+            .iter()
+            .zip(&run.evidence)
+            .map(|(s, e)| json!({"step": s.name, "action": e.action, "event_id": e.event_id, "time": super::time_text(e.time)}))
+            .collect();
+        let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+        let mut context = Map::new();
+        context.insert("sequence".into(), Value::from(steps));
+        context.insert("values".into(), Value::Object(vars));
+        context.insert("within".into(), Value::from(nhiwatch_core::time::format_duration(seq.within)));
+        let ids = run.evidence.iter().map(|e| e.event_id.clone()).collect();
+        Finding { count: run.evidence.len() as u64, evidence: run.evidence, context, trigger_ids: ids }
+    });
+    if seq.steps[0].condition.matches(subject)
+        && let Some(vars) = captures(seq, 0, event)
+    {
+        if st.runs.len() >= MAX_RUNS {
+            st.runs.remove(0);
+        }
+        st.runs.push(Run { started: event.time, next: 1, vars, evidence: vec![Evidence::from_event(event)] });
+    }
+    finding
+}

@@ -1,0 +1,117 @@
+//! Bounded per-group state of the stateful rule kinds.
+//!
+//! Groups (usually identities) live in one LRU, each holding the state of every rule grouped
+//! that way, so an identity's key is stored once however many rules watch it. When the LRU is
+//! full the least recently active group is evicted and counted: its baselines start over if it
+//! returns, which can only delay an alert (a fresh baseline is learning), never invent one.
+
+use crate::kinds::{
+    dormant::DormantState, new_value::ValueSet, off_hours::HourProfile, sequence::Partials, spike::SpikeState,
+    threshold::WindowState, travel::LastFix,
+};
+use lru::LruCache;
+use serde::{Deserialize, Serialize};
+use std::num::NonZeroUsize;
+
+/// Default cap on groups held (about 1–2 KiB each when idle).
+pub const DEFAULT_MAX_GROUPS: usize = 1_000_000;
+
+/// The state one rule keeps for one group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RuleState {
+    /// Sliding window of a threshold rule.
+    Threshold(WindowState),
+    /// Values seen.
+    NewValue(ValueSet),
+    /// Hour-of-week activity.
+    OffHours(HourProfile),
+    /// Volume history.
+    Spike(SpikeState),
+    /// Last located event.
+    Travel(LastFix),
+    /// Sequences in progress.
+    Sequence(Partials),
+    /// Last activity.
+    Dormant(DormantState),
+}
+
+/// Every rule's state for one group, by rule index.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GroupState {
+    /// (rule index, state), few entries.
+    pub rules: Vec<(u16, RuleState)>,
+}
+
+/// The bounded store.
+#[derive(Debug)]
+pub struct StateStore {
+    groups: LruCache<Box<str>, GroupState>,
+    /// Groups evicted because the store was full.
+    pub evictions_total: u64,
+}
+
+impl StateStore {
+    /// A store holding at most `max_groups` groups.
+    pub fn new(max_groups: usize) -> Self {
+        let cap = NonZeroUsize::new(max_groups.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Self { groups: LruCache::new(cap), evictions_total: 0 }
+    }
+
+    /// Groups held.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The state of `rule` for `group`, created by `make` when absent. Marks the group active.
+    pub fn get_or_insert(&mut self, group: &str, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState {
+        if !self.groups.contains(group) {
+            self.insert_group(group.into(), GroupState::default());
+        }
+        // Invariant: the group is present, it was or has just been inserted (capacity ≥ 1).
+        let entry = self.groups.get_mut(group).expect("group inserted above");
+        let pos = match entry.rules.iter().position(|(r, _)| *r == rule) {
+            Some(p) => p,
+            None => {
+                entry.rules.push((rule, make()));
+                entry.rules.len() - 1
+            }
+        };
+        &mut entry.rules[pos].1
+    }
+
+    fn insert_group(&mut self, key: Box<str>, state: GroupState) {
+        if !self.groups.contains(&key) && self.groups.len() == self.groups.cap().get() {
+            self.evictions_total += 1;
+        }
+        self.groups.push(key, state);
+    }
+
+    /// The state of `rule` for `group`, if any, without creating it (still marks it active).
+    pub fn get_mut(&mut self, group: &str, rule: u16) -> Option<&mut RuleState> {
+        self.groups.get_mut(group)?.rules.iter_mut().find(|(r, _)| *r == rule).map(|(_, s)| s)
+    }
+
+    /// Drops one rule's state of a group.
+    pub fn remove(&mut self, group: &str, rule: u16) {
+        if let Some(g) = self.groups.peek_mut(group) {
+            g.rules.retain(|(r, _)| *r != rule);
+        }
+    }
+
+    /// Every group, least recently active first (the order to re-insert them in).
+    pub fn export(&self) -> Vec<(String, GroupState)> {
+        self.groups.iter().rev().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    /// Re-inserts exported groups (least recently active first).
+    pub fn import(&mut self, groups: Vec<(String, GroupState)>) {
+        for (k, v) in groups {
+            self.insert_group(k.into_boxed_str(), v);
+        }
+    }
+}
