@@ -265,8 +265,7 @@ fn dedup_and_configured_suppression_are_counted() {
 
 #[test]
 fn state_is_bounded_and_evictions_are_counted() {
-    let mut config = EngineConfig::default();
-    config.max_groups = 10;
+    let config = EngineConfig { max_groups: 10, ..EngineConfig::default() };
     let records: Vec<String> = (0..50)
         .map(|i| {
             format!(
