@@ -1,0 +1,34 @@
+//! Deterministic generator of realistic AWS CloudTrail records for nhiwatch's demo, tests and
+//! benchmarks.
+//!
+//! - [`demo_records`]: the product demo, one week in a two-account organisation ending in a
+//!   stolen CI key, persistence and a snapshot exfiltration (see [`demo`] for the story and
+//!   its constants).
+//! - [`org_records`]: a large synthetic organisation ([`OrgSpec`]) streamed in event-time
+//!   order, for benchmarks.
+//! - Writers: [`write_s3_archive`] (CloudTrail's S3 delivery layout), [`write_jsonl`],
+//!   [`write_eventbridge_jsonl`].
+//!
+//! Records are [`serde_json::Value`]s with CloudTrail's field names and shapes (record version
+//! 1.09). The same inputs give byte-identical outputs: all randomness comes from the crate's
+//! own seeded generator, no wall clock is read, object keys are written in sorted order, and
+//! gzip headers carry no time or name. (Compressed bytes also depend on flate2's backend,
+//! miniz_oxide by default; enabling a zlib backend elsewhere in a build changes them.)
+//!
+//! This crate generates and writes; it never parses or detects anything.
+
+#![forbid(unsafe_code)]
+
+mod agents;
+mod calls;
+mod cloudtrail;
+pub mod demo;
+mod jsonl;
+mod org;
+mod rng;
+mod s3;
+
+pub use demo::demo_records;
+pub use jsonl::{eventbridge_envelope, write_eventbridge_jsonl, write_jsonl};
+pub use org::{OrgRecords, OrgSpec, org_records};
+pub use s3::{s3_object_key, write_s3_archive, write_s3_archive_ordered};
