@@ -384,6 +384,11 @@ impl Engine {
         self.candidates = candidates;
     }
 
+    /// The group-key namespace of rule `index`.
+    pub(crate) fn group_space(&self, index: usize) -> u16 {
+        self.group_spaces[index]
+    }
+
     fn group_key(&self, index: usize, event: &Event, rule: &Rule) -> Option<String> {
         let mut key = self.group_spaces[index].to_string();
         for f in &rule.group_by {

@@ -10,6 +10,7 @@
 pub mod classify;
 pub mod engine;
 pub mod kinds;
+pub mod snapshot;
 pub mod state;
 pub mod stats;
 pub mod suppress;

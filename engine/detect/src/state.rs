@@ -35,6 +35,21 @@ pub enum RuleState {
     Dormant(DormantState),
 }
 
+impl RuleState {
+    /// The rule kind this state belongs to (as written in rule files).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Threshold(_) => "threshold",
+            Self::NewValue(_) => "new_value",
+            Self::OffHours(_) => "off_hours",
+            Self::Spike(_) => "spike",
+            Self::Travel(_) => "impossible_travel",
+            Self::Sequence(_) => "sequence",
+            Self::Dormant(_) => "dormant",
+        }
+    }
+}
+
 /// Every rule's state for one group, by rule index.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GroupState {
