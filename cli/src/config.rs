@@ -15,7 +15,8 @@
 
 use anyhow::Context;
 use nhiwatch_core::parse_duration;
-use nhiwatch_detect::{Classifier, EngineConfig};
+use nhiwatch_detect::suppress::Suppression;
+use nhiwatch_detect::{BusinessHours, Classifier, EngineConfig};
 use nhiwatch_rules::Org;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -37,6 +38,37 @@ pub struct Config {
     /// Rule packs.
     #[serde(default)]
     pub rules: RulesConfig,
+    /// GeoIP databases.
+    #[serde(default)]
+    pub geoip: GeoipConfig,
+    /// Known-good behaviour to silence.
+    #[serde(default)]
+    pub suppress: Vec<SuppressConfig>,
+}
+
+/// `[geoip]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoipConfig {
+    /// MaxMind-format files (GeoLite2 / GeoIP2 Country, City, ASN, or DB-IP Lite), consulted in
+    /// order; `--geoip` adds to them.
+    #[serde(default)]
+    pub databases: Vec<String>,
+}
+
+/// One `[[suppress]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressConfig {
+    /// Rule id, or `*` for every rule.
+    pub rule: String,
+    /// Identity-key glob (`arn:aws:iam::*:role/provisioner`).
+    pub identity: String,
+    /// Why this is known-good (shown in the summary). Required: a silence needs a reason.
+    pub reason: String,
+    /// RFC 3339 time or date after which the suppression lapses (event time).
+    #[serde(default)]
+    pub expires: Option<String>,
 }
 
 /// `[org]`.
@@ -53,6 +85,13 @@ pub struct OrgConfig {
     /// Readable account names (`"111111111111" = "prod"`), shown in alerts.
     #[serde(default)]
     pub account_names: BTreeMap<String, String>,
+    /// Working hours (`Mon-Fri 08-18`, local time), used by off-hours rules while an
+    /// identity's own baseline is still learning. Unset: no fallback.
+    #[serde(default)]
+    pub business_hours: Option<String>,
+    /// Local time offset from UTC for `business_hours` (`+01:00`; default `+00:00`).
+    #[serde(default)]
+    pub utc_offset: Option<String>,
 }
 
 /// `[engine]`.
@@ -63,6 +102,10 @@ pub struct EngineSection {
     /// latest event time minus it. Larger values hold more events in memory.
     #[serde(default)]
     pub lateness: Option<String>,
+    /// Groups (usually identities) whose baselines are kept in memory (default 1,000,000;
+    /// about 1–2 KiB each). The least recently active is evicted beyond it and counted.
+    #[serde(default)]
+    pub max_identities: Option<usize>,
 }
 
 /// `[identities]`.
@@ -124,6 +167,29 @@ impl Config {
         };
         engine.classifier =
             Classifier::new(&self.identities.nhi, &self.identities.human, &names).context("[identities]")?;
+        if let Some(hours) = &self.org.business_hours {
+            let offset = self.org.utc_offset.as_deref().unwrap_or("+00:00");
+            engine.business_hours =
+                Some(BusinessHours::parse(hours, offset).map_err(|e| anyhow::anyhow!("[org] business_hours: {e}"))?);
+        } else if self.org.utc_offset.is_some() {
+            anyhow::bail!("[org] utc_offset is set but business_hours is not");
+        }
+        if let Some(n) = self.engine.max_identities {
+            anyhow::ensure!(n > 0, "[engine] max_identities must be at least 1");
+            engine.max_groups = n;
+        }
+        for (i, s) in self.suppress.iter().enumerate() {
+            let until = s
+                .expires
+                .as_deref()
+                .map(crate::replay::parse_time_arg)
+                .transpose()
+                .with_context(|| format!("[[suppress]] #{} expires", i + 1))?;
+            anyhow::ensure!(!s.reason.trim().is_empty(), "[[suppress]] #{}: reason must not be empty", i + 1);
+            let suppression = Suppression::new(&s.rule, &s.identity, until, &s.reason)
+                .with_context(|| format!("[[suppress]] #{} identity '{}'", i + 1, s.identity))?;
+            engine.suppressions.push(suppression);
+        }
         Ok(engine)
     }
 }
@@ -140,6 +206,22 @@ mod tests {
         assert!(format!("{err:#}").contains("lateness"), "{err:#}");
         let err = Config::parse("[org]\naccounts = [\"prod\"]\n").expect_err("bad account");
         assert!(format!("{err:#}").contains("prod"), "{err:#}");
+    }
+
+    #[test]
+    fn baseline_sections_parse_and_validate() {
+        let c = Config::parse(
+            "[org]\nbusiness_hours = \"Mon-Fri 08-18\"\nutc_offset = \"+01:00\"\n[engine]\nmax_identities = 5000\n[[suppress]]\nrule = \"aws-iam-user-created-by-nhi\"\nidentity = \"arn:aws:iam::*:role/provisioner\"\nreason = \"weekly onboarding\"\nexpires = \"2026-12-31\"\n",
+        )
+        .expect("valid");
+        let e = c.engine_config().expect("valid");
+        assert_eq!(e.max_groups, 5000);
+        assert_eq!(e.suppressions.len(), 1);
+        assert!(e.business_hours.is_some());
+        let err = Config::parse("[[suppress]]\nrule = \"x\"\nidentity = \"*\"\n").expect_err("reason required");
+        assert!(format!("{err:#}").contains("reason"), "{err:#}");
+        let err = Config::parse("[org]\nbusiness_hours = \"Someday 9-5\"\n").expect_err("bad hours");
+        assert!(format!("{err:#}").contains("business_hours"), "{err:#}");
     }
 
     #[test]

@@ -9,3 +9,4 @@ pub mod config;
 pub mod output;
 pub mod pack;
 pub mod replay;
+pub mod state;

@@ -51,6 +51,13 @@ struct ReplayArgs {
     /// Stop with an error at the first bad record.
     #[arg(long)]
     strict: bool,
+    /// Directory of the engine's state: loaded first, saved at the end, so baselines carry
+    /// over between replays.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Start from empty state even if `--state` holds a snapshot (it is replaced).
+    #[arg(long, requires = "state")]
+    reset_state: bool,
     /// Files, directories (CloudTrail S3 layout) or `-` for standard input.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -61,9 +68,8 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    for db in &args.geoip {
-        anyhow::ensure!(db.is_file(), "GeoIP database {}: no such file", db.display());
-    }
+    let mut geoip: Vec<PathBuf> = config.geoip.databases.iter().map(PathBuf::from).collect();
+    geoip.extend(args.geoip.iter().cloned());
     let mut rule_dirs = args.rules.clone();
     if rule_dirs.is_empty() {
         rule_dirs = config.rules.dirs.iter().map(PathBuf::from).collect();
@@ -76,9 +82,15 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
         until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
         decode: Default::default(),
         progress: std::io::stderr().is_terminal(),
+        state: args.state,
+        reset_state: args.reset_state,
     };
+    let mut engine_config = config.engine_config()?;
+    if !geoip.is_empty() {
+        engine_config.geo = Some(Arc::new(nhiwatch_geo::MmdbResolver::open(&geoip)?));
+    }
     let mut stderr = std::io::stderr().lock();
-    let report = replay(&opts, pack, config.engine_config()?, &mut stderr)?;
+    let report = replay(&opts, pack, engine_config, &mut stderr)?;
     match &args.output {
         Some(path) => {
             let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;

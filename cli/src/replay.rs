@@ -39,6 +39,10 @@ pub struct ReplayOptions {
     pub decode: DecodeOptions,
     /// Show a progress bar (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Load the engine's state from this directory first and save it there at the end.
+    pub state: Option<PathBuf>,
+    /// Ignore (and replace) a saved state.
+    pub reset_state: bool,
 }
 
 /// Counters for the end-of-run summary.
@@ -58,6 +62,8 @@ pub struct Summary {
     pub engine: EngineStats,
     /// Time spent decoding.
     pub decode_time: Duration,
+    /// Size of the saved state, when `--state` was given.
+    pub state_bytes: Option<u64>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
 }
@@ -227,7 +233,14 @@ pub fn replay(
         ))
     });
     let bar = progress_bar(opts.progress, events.len() as u64, "detecting");
-    let mut engine = Engine::new(pack, config);
+    let mut engine = match &opts.state {
+        Some(dir) if !opts.reset_state => match crate::state::load(dir)? {
+            Some(snapshot) => Engine::restore(pack, config, snapshot)
+                .map_err(|e| anyhow::anyhow!("state {}: {e}; run with --reset-state to start over", dir.display()))?,
+            None => Engine::new(pack, config),
+        },
+        _ => Engine::new(pack, config),
+    };
     let mut alerts = Vec::new();
     for (i, e) in events.into_iter().enumerate() {
         alerts.extend(engine.process(e));
@@ -237,6 +250,9 @@ pub fn replay(
     }
     alerts.extend(engine.finish());
     bar.finish_and_clear();
+    if let Some(dir) = &opts.state {
+        summary.state_bytes = Some(crate::state::save(dir, &engine.snapshot())?);
+    }
     summary.engine = engine.stats().clone();
     summary.elapsed = started.elapsed();
     Ok(ReplayReport { alerts, summary })
