@@ -6,6 +6,8 @@
 //!   its constants).
 //! - [`org_records`]: a large synthetic organisation ([`OrgSpec`]) streamed in event-time
 //!   order, for benchmarks.
+//! - [`geoip::mmdb_from_csv`]: tiny GeoIP databases (MaxMind City + ASN schema) from a
+//!   readable CSV, for tests and the demo.
 //! - Writers: [`write_s3_archive`] (CloudTrail's S3 delivery layout), [`write_jsonl`],
 //!   [`write_eventbridge_jsonl`].
 //!
@@ -23,6 +25,7 @@ mod agents;
 mod calls;
 mod cloudtrail;
 pub mod demo;
+pub mod geoip;
 mod jsonl;
 mod org;
 mod rng;
