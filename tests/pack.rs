@@ -3,21 +3,22 @@
 
 use nhiwatch_detect::EngineConfig;
 use nhiwatch_detect::testing::run_rule_tests;
-use nhiwatch_tests::{attack_dir, attack_table, load_pack};
+use nhiwatch_tests::{attack_dir, attack_table, load_pack, test_geo};
 use std::collections::BTreeMap;
 
 #[test]
 fn pack_loads_and_every_embedded_test_passes() {
     let pack = load_pack().unwrap_or_else(|e| panic!("rule pack failed to load:\n{e}"));
-    assert!(pack.len() >= 12, "the default pack has {} rules", pack.len());
     let mut failures = Vec::new();
+    // Rule tests run with the test GeoIP database, so geolocated baselines can be tested.
+    let config = EngineConfig { geo: Some(test_geo()), ..EngineConfig::default() };
     for rule in pack.rules() {
         let positives = rule.tests.iter().filter(|t| t.expect > 0).count();
         let negatives = rule.tests.iter().filter(|t| t.expect == 0).count();
         if positives == 0 || negatives == 0 {
             failures.push(format!("{}: needs a true-positive and a true-negative test", rule.id));
         }
-        for outcome in run_rule_tests(rule, &EngineConfig::default()) {
+        for outcome in run_rule_tests(rule, &config) {
             if !outcome.passed() {
                 failures.push(format!(
                     "{} / {}: expected {} alerts, got {} {:?}",
@@ -31,6 +32,7 @@ fn pack_loads_and_every_embedded_test_passes() {
         }
     }
     assert!(failures.is_empty(), "rule test failures:\n{}", failures.join("\n"));
+    assert!(pack.len() >= 12, "the default pack has {} rules", pack.len());
 }
 
 fn read_csv(name: &str) -> Vec<Vec<String>> {

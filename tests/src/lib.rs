@@ -66,3 +66,13 @@ pub fn attack_table() -> AttackTable {
 pub fn load_pack() -> Result<RulePack, PackError> {
     RulePack::load(&rule_files(), &attack_table())
 }
+
+/// The test GeoIP database, built from `fixtures/geoip/test-geo.csv`.
+pub fn test_geo() -> std::sync::Arc<dyn nhiwatch_core::geo::GeoResolver> {
+    let path = project_root().join("fixtures/geoip/test-geo.csv");
+    let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let bytes = nhiwatch_generator::geoip::mmdb_from_csv(&csv).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::sync::Arc::new(
+        nhiwatch_geo::MmdbResolver::from_bytes("test-geo.mmdb", bytes).unwrap_or_else(|e| panic!("{e}")),
+    )
+}

@@ -464,7 +464,8 @@ impl Engine {
                     .get_or_insert(&group, slot, || RuleState::NewValue(kinds::new_value::ValueSet::new(now)));
                 let RuleState::NewValue(set) = st else { return None };
                 let before = set.evicted;
-                let finding = kinds::new_value::observe(nv, set, &value, event);
+                let may_alert = nv.alert_when.as_ref().is_none_or(|c| c.matches(&subject));
+                let finding = kinds::new_value::observe(nv, set, &value, event, may_alert);
                 self.stats.value_evictions_total += set.evicted - before;
                 finding
             }

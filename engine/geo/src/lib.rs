@@ -51,6 +51,13 @@ impl MmdbResolver {
         Ok(Self { readers })
     }
 
+    /// A database held in memory (`name` is used in messages).
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Self, OpenError> {
+        let path = PathBuf::from(name);
+        let reader = Reader::from_source(bytes).map_err(|source| OpenError { path: path.clone(), source })?;
+        Ok(Self { readers: vec![(path, reader)] })
+    }
+
     /// Database types, for the summary (`GeoLite2-City`, `DBIP-Country-Lite`, …).
     pub fn database_types(&self) -> Vec<String> {
         self.readers.iter().map(|(_, r)| r.metadata().database_type.clone()).collect()

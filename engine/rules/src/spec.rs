@@ -253,6 +253,10 @@ pub struct NewValueSpec {
     /// (counted as an eviction). Memory: about 40 bytes per value.
     #[serde(default)]
     pub max_values: Option<usize>,
+    /// Learn from every event matching `condition`, but alert only on events matching this
+    /// (e.g. learn all actions of an identity, alert on first use of sensitive ones).
+    #[serde(default)]
+    pub alert_when: Option<Spanned<ConditionSpec>>,
 }
 
 /// `off_hours`: an event in an hour of the week the group rarely acts in.

@@ -36,7 +36,7 @@ impl ValueSet {
 }
 
 /// Observes `value` for the group; a finding when it is new and the baseline is mature.
-pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event) -> Option<Finding> {
+pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event, may_alert: bool) -> Option<Finding> {
     let now = event.time;
     st.values.retain(|s| s.last >= now - nv.forget);
     st.events += 1;
@@ -44,7 +44,7 @@ pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event) -> 
         seen.last = seen.last.max(now);
         return None;
     }
-    let learned = now - st.created >= nv.learning && st.events > nv.min_events;
+    let learned = may_alert && now - st.created >= nv.learning && st.events > nv.min_events;
     let finding = learned.then(|| {
         let mut known: Vec<&Seen> = st.values.iter().collect();
         known.sort_by(|a, b| b.last.cmp(&a.last).then_with(|| a.value.cmp(&b.value)));

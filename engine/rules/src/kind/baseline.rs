@@ -27,6 +27,8 @@ pub struct NewValue {
     pub forget: Duration,
     /// Values kept per group.
     pub max_values: usize,
+    /// Alert only on events matching this (all events still teach the baseline).
+    pub alert_when: Option<crate::condition::Condition>,
 }
 
 impl NewValue {
@@ -50,6 +52,7 @@ impl NewValue {
             min_events: v.min_events.unwrap_or(20),
             forget: duration_or(v.forget.as_ref(), Duration::days(DEFAULT_FORGET_DAYS))?,
             max_values,
+            alert_when: v.alert_when.as_ref().map(crate::condition::Condition::compile).transpose()?,
         })
     }
 }
