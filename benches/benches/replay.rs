@@ -11,6 +11,10 @@ use nhiwatch_generator::{OrgSpec, org_records};
 use std::sync::Arc;
 use std::time::Instant;
 
+// The same allocator as the `nhiwatch` binary, so the figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let events = env_count("NHIWATCH_BENCH_EVENTS", 1_000_000);
     let identities = env_count("NHIWATCH_BENCH_IDENTITIES", 50_000);

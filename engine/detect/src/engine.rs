@@ -204,6 +204,8 @@ pub struct Engine {
     group_spaces: Vec<u16>,
     pub(crate) stats: EngineStats,
     candidates: Vec<usize>,
+    /// Group keys of the event being evaluated, by namespace.
+    key_cache: Vec<(u16, Option<Arc<str>>)>,
 }
 
 fn cap(n: usize) -> NonZeroUsize {
@@ -241,6 +243,7 @@ impl Engine {
             group_spaces,
             stats,
             candidates: Vec::new(),
+            key_cache: Vec::new(),
         }
     }
 
@@ -371,6 +374,7 @@ impl Engine {
     fn evaluate(&mut self, mut event: Event, alerts: &mut Vec<Alert>) {
         self.classify(&mut event);
         self.enrich(&mut event);
+        self.key_cache.clear();
         let mut candidates = std::mem::take(&mut self.candidates);
         self.pack.candidates(&event.action, &mut candidates);
         let pack = Arc::clone(&self.pack);
@@ -389,15 +393,6 @@ impl Engine {
         self.group_spaces[index]
     }
 
-    fn group_key(&self, index: usize, event: &Event, rule: &Rule) -> Option<String> {
-        let mut key = self.group_spaces[index].to_string();
-        for f in &rule.group_by {
-            key.push('\u{1f}');
-            key.push_str(&event.field_text(f)?);
-        }
-        Some(key)
-    }
-
     /// Runs one rule on one event.
     fn observe(&mut self, index: usize, rule: &Rule, event: &Event) -> Option<Finding> {
         let subject = Subject { event, org: &self.config.org };
@@ -408,7 +403,7 @@ impl Engine {
             if !is_start && !counts {
                 return None;
             }
-            let group = self.group_key(index, event, rule)?;
+            let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
             let now = event.time;
             let fresh = || RuleState::Threshold(Default::default());
             let st = match (is_start, t.after.is_some()) {
@@ -433,7 +428,7 @@ impl Engine {
                 return None;
             }
             let starts = seq.steps[0].condition.matches(&subject);
-            let group = self.group_key(index, event, rule)?;
+            let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
             let st = if starts {
                 self.state.get_or_insert(&group, slot, || RuleState::Sequence(Default::default()))
             } else {
@@ -458,7 +453,7 @@ impl Engine {
                     parts.push(event.field_text(f).filter(|v| !v.is_empty())?);
                 }
                 let value = parts.join(" / ");
-                let group = self.group_key(index, event, rule)?;
+                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
                 let st = self
                     .state
                     .get_or_insert(&group, slot, || RuleState::NewValue(kinds::new_value::ValueSet::new(now)));
@@ -470,7 +465,7 @@ impl Engine {
                 finding
             }
             RuleKind::OffHours(oh) => {
-                let group = self.group_key(index, event, rule)?;
+                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
                 let business = self.config.business_hours;
                 let st = self
                     .state
@@ -479,20 +474,20 @@ impl Engine {
                 kinds::off_hours::observe(oh, p, event, business.as_ref())
             }
             RuleKind::Spike(s) => {
-                let group = self.group_key(index, event, rule)?;
+                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
                 let st = self.state.get_or_insert(&group, slot, || RuleState::Spike(Default::default()));
                 let RuleState::Spike(p) = st else { return None };
                 kinds::spike::observe(s, p, event)
             }
             RuleKind::ImpossibleTravel(t) => {
                 event.geo.as_ref()?.location?;
-                let group = self.group_key(index, event, rule)?;
+                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
                 let st = self.state.get_or_insert(&group, slot, || RuleState::Travel(Default::default()));
                 let RuleState::Travel(p) = st else { return None };
                 kinds::travel::observe(t, p, event)
             }
             RuleKind::Dormant(d) => {
-                let group = self.group_key(index, event, rule)?;
+                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
                 let st = self
                     .state
                     .get_or_insert(&group, slot, || RuleState::Dormant(kinds::dormant::DormantState::new(now)));
@@ -576,6 +571,26 @@ impl Engine {
         self.stats.count_alert(&rule.id, rule.severity);
         alerts.push(alert);
     }
+}
+
+/// The group key of `rule` for `event`, built once per event and namespace (rules grouped by
+/// the same fields share it) and cached in `cache` until the next event.
+fn group_key(cache: &mut Vec<(u16, Option<Arc<str>>)>, space: u16, event: &Event, rule: &Rule) -> Option<Arc<str>> {
+    if let Some((_, key)) = cache.iter().find(|(s, _)| *s == space) {
+        return key.clone();
+    }
+    let mut key = space.to_string();
+    let mut complete = true;
+    for f in &rule.group_by {
+        key.push('\u{1f}');
+        match event.field_text(f) {
+            Some(v) => key.push_str(&v),
+            None => complete = false,
+        }
+    }
+    let key: Option<Arc<str>> = complete.then(|| Arc::from(key));
+    cache.push((space, key.clone()));
+    key
 }
 
 /// The values the rule looked at, for the analyst: `{field: value or [values]}`.

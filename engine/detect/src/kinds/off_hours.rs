@@ -23,12 +23,14 @@ pub struct HourProfile {
     events: u64,
     decayed_at: EventTime,
     hours: Vec<f32>,
+    /// Sum of `hours`, kept alongside so a share costs no sum.
+    total: f32,
 }
 
 impl HourProfile {
     /// An empty profile starting at `now`.
     pub fn new(now: EventTime) -> Self {
-        Self { created: now, events: 0, decayed_at: now, hours: vec![0.0; HOURS_PER_WEEK] }
+        Self { created: now, events: 0, decayed_at: now, hours: vec![0.0; HOURS_PER_WEEK], total: 0.0 }
     }
 
     fn decay(&mut self, now: EventTime, half_life: chrono::Duration) {
@@ -38,11 +40,12 @@ impl HourProfile {
         }
         let factor = 0.5f64.powf(elapsed.num_seconds() as f64 / half_life.num_seconds().max(1) as f64) as f32;
         self.hours.iter_mut().for_each(|h| *h *= factor);
+        self.total = self.hours.iter().sum();
         self.decayed_at = now;
     }
 
     fn share(&self, hour: usize) -> f64 {
-        let total: f64 = self.hours.iter().map(|h| f64::from(*h)).sum();
+        let total = f64::from(self.total);
         if total <= 0.0 {
             return 0.0;
         }
@@ -148,6 +151,7 @@ pub fn observe(
         })
     };
     st.hours[hour] += 1.0;
+    st.total += 1.0;
     st.events += 1;
     finding
 }
@@ -162,6 +166,7 @@ mod tests {
         for d in 0..5 {
             for h in 8..18 {
                 p.hours[d * 24 + h] = 10.0;
+                p.total += 10.0;
             }
         }
         p.hours[5 * 24 + 2] = 5.0;
