@@ -82,3 +82,19 @@ fn messages_are_one_line_without_repeated_positions() {
     let err = load(&GOOD.replace("equals: CreateUser", "regex: \"(\"")).expect_err("fails");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn baseline_kinds_validate_their_blocks() {
+    let base = "id: x\ntitle: t\ndescription: d\nseverity: low\nattack: [T1136.003]\ncondition: {field: identity.nhi, equals: true}\n";
+    expect_error(&format!("{base}kind: new_value\n"), "needs a 'new_value' block");
+    expect_error(&format!("{base}kind: new_value\nnew_value: {{fields: []}}\n"), "at least one field");
+    expect_error(&format!("{base}kind: dormant\nnew_value: {{fields: [action]}}\n"), "only valid with kind: new_value");
+    expect_error(&format!("{base}kind: dormant\ndormant: {{after: soon}}\n"), "invalid duration");
+    expect_error(&format!("{base}kind: spike\nspike: {{factor: 0.5}}\n"), "factor");
+    expect_error(&format!("{base}kind: off_hours\noff_hours: {{threshold: 2}}\n"), "threshold");
+    let seq = "kind: sequence\nwindow: 1h\nsequence:\n  steps:\n    - {name: a, condition: {field: action, equals: CreateUser}}\n    - {name: b, condition: {field: action, equals: CreateAccessKey}, match: {requestParameters.userName: user}}\n";
+    expect_error(&format!("{base}{seq}"), "variable 'user' is not captured");
+    let ok = "kind: sequence\nwindow: 1h\nsequence:\n  steps:\n    - {name: a, condition: {field: action, equals: CreateUser}, capture: {user: requestParameters.userName}}\n    - {name: b, condition: {field: action, equals: CreateAccessKey}, match: {requestParameters.userName: user}}\n";
+    load(&format!("{base}{ok}")).expect("a valid sequence loads");
+    expect_error(&format!("{base}kind: match\ngroup_by: [identity.id]\n"), "not valid with kind: match");
+}

@@ -49,6 +49,10 @@ pub fn observe(t: &Threshold, st: &mut WindowState, event: &Event) -> Option<Fin
     while st.events.front().is_some_and(|(time, _, _)| *time <= event.time - t.window) {
         st.events.pop_front();
     }
+    if t.distinct.is_some() {
+        // One entry per value (its latest event) keeps the window as small as the count.
+        st.events.retain(|(_, v, _)| *v != value);
+    }
     st.events.push_back((event.time, value, Evidence::from_event(event)));
     let distinct_values = || {
         let mut values: Vec<&str> = st.events.iter().map(|(_, v, _)| v.as_str()).collect();
