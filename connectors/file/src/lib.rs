@@ -10,7 +10,7 @@
 
 use flate2::read::MultiGzDecoder;
 use nhiwatch_core::SourceOffset;
-use nhiwatch_decode::{BadReason, BadRecord, DecodeOptions, DecodeOutput, decode_buffer};
+use nhiwatch_decode::{BadReason, BadRecord, DecodeOptions, DecodeOutput, decode_owned};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -107,7 +107,11 @@ pub fn read_input(input: &Input) -> ReadResult {
     let file: Arc<str> = Arc::from(input.name());
     let mut raw = Vec::new();
     let read = match input {
-        Input::File(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut raw)),
+        // `fs::read` sizes the buffer from the file's length: one allocation, no regrowth.
+        Input::File(p) => std::fs::read(p).map(|bytes| {
+            raw = bytes;
+            raw.len()
+        }),
         Input::Stdin => std::io::stdin().lock().read_to_end(&mut raw),
     };
     let offset = |line| SourceOffset { file: file.clone(), line, record: 0 };
@@ -151,7 +155,7 @@ pub fn read_input(input: &Input) -> ReadResult {
 /// Reads and decodes one input.
 pub fn decode_input(input: &Input, opts: &DecodeOptions) -> DecodeOutput {
     let ReadResult { bytes, problem } = read_input(input);
-    let mut out = decode_buffer(&bytes, &Arc::from(input.name()), opts);
+    let mut out = decode_owned(bytes, &Arc::from(input.name()), opts);
     if let Some(p) = problem {
         // The decoder also sees the cut; one report for the file is enough.
         out.bad.retain(|b| b.reason != BadReason::Truncated);

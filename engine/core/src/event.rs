@@ -99,34 +99,46 @@ impl Outcome {
 /// The whole original record, kept as text and parsed only when a rule reads a raw field path.
 ///
 /// Why lazy: most events only meet rules that look at normalized fields (action, service,
-/// identity); parsing every record into a JSON tree would dominate replay time.
+/// identity); parsing every record into a JSON tree would dominate replay time. Why shared:
+/// records decoded from one file point into that file's buffer instead of each copying its text.
 #[derive(Debug, Clone, Default)]
 pub struct RawRecord {
-    text: Box<str>,
+    buf: Arc<String>,
+    start: usize,
+    end: usize,
     parsed: OnceLock<Option<serde_json::Value>>,
 }
 
 impl RawRecord {
-    /// Wraps the record's JSON text.
-    pub fn new(text: impl Into<Box<str>>) -> Self {
-        Self { text: text.into(), parsed: OnceLock::new() }
+    /// Wraps the record's JSON text (copied).
+    pub fn new(text: &str) -> Self {
+        Self { buf: Arc::new(text.to_string()), start: 0, end: text.len(), parsed: OnceLock::new() }
+    }
+
+    /// A record that is `buf[start..end]` of a shared buffer. Falls back to an empty record if
+    /// the range is not a valid slice (decoders never pass one).
+    pub fn shared(buf: &Arc<String>, start: usize, end: usize) -> Self {
+        if buf.get(start..end).is_none() {
+            return Self::new("");
+        }
+        Self { buf: Arc::clone(buf), start, end, parsed: OnceLock::new() }
     }
 
     /// The record as written.
     pub fn text(&self) -> &str {
-        &self.text
+        self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
     /// The record as a JSON tree (parsed once, on first use). `None` if it is not valid JSON,
     /// which a decoder never produces.
     pub fn json(&self) -> Option<&serde_json::Value> {
-        self.parsed.get_or_init(|| serde_json::from_str(&self.text).ok()).as_ref()
+        self.parsed.get_or_init(|| serde_json::from_str(self.text()).ok()).as_ref()
     }
 }
 
 impl PartialEq for RawRecord {
     fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
+        self.text() == other.text()
     }
 }
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A decoded record and what was repaired in it.
 #[derive(Debug, Clone)]
@@ -135,12 +136,36 @@ fn bool_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, 
 /// Maximum EventBridge nesting followed (an envelope inside an envelope is not a record).
 const MAX_ENVELOPE_DEPTH: u8 = 1;
 
-/// Decodes one record (or an EventBridge envelope holding one).
+/// Decodes one record (or an EventBridge envelope holding one); the event keeps a copy of
+/// the text.
 pub fn decode_record(text: &str, offset: SourceOffset) -> Result<Decoded, RecordError> {
-    decode_at_depth(text, offset, 0)
+    decode_at_depth(text, None, offset, 0)
 }
 
-fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decoded, RecordError> {
+/// Decodes `text`, a slice of `buf`: the event points into `buf` instead of copying the text
+/// (a `text` outside `buf` is copied).
+pub fn decode_record_within(text: &str, buf: &Arc<String>, offset: SourceOffset) -> Result<Decoded, RecordError> {
+    decode_at_depth(text, Some(buf), offset, 0)
+}
+
+/// The raw record for `text`: a range of `buf` when `text` lies inside it, else a copy.
+fn raw_record(text: &str, buf: Option<&Arc<String>>) -> RawRecord {
+    if let Some(b) = buf {
+        let base = b.as_ptr() as usize;
+        let start = (text.as_ptr() as usize).wrapping_sub(base);
+        if start <= b.len() && start + text.len() <= b.len() {
+            return RawRecord::shared(b, start, start + text.len());
+        }
+    }
+    RawRecord::new(text)
+}
+
+fn decode_at_depth(
+    text: &str,
+    buf: Option<&Arc<String>>,
+    offset: SourceOffset,
+    depth: u8,
+) -> Result<Decoded, RecordError> {
     let record: Record<'_> = match serde_json::from_str(text) {
         Ok(r) => r,
         Err(e) => return Err(describe_error(text, e)),
@@ -150,7 +175,7 @@ fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decode
         && depth < MAX_ENVELOPE_DEPTH
         && let Some(detail) = record.detail
     {
-        return decode_at_depth(detail.get(), offset, depth + 1);
+        return decode_at_depth(detail.get(), buf, offset, depth + 1);
     }
     let mut notes = Vec::new();
     let time_text = record.event_time.as_deref().ok_or_else(|| missing("eventTime"))?;
@@ -205,7 +230,7 @@ fn decode_at_depth(text: &str, offset: SourceOffset, depth: u8) -> Result<Decode
             category: record.event_category.as_deref().unwrap_or("Management").to_string(),
             vpc_endpoint_id: record.vpc_endpoint_id.as_deref().map(str::to_string),
             invoked_by,
-            raw: RawRecord::new(text),
+            raw: raw_record(text, buf),
             offset,
             geo: None,
         },
@@ -378,7 +403,6 @@ fn role_of_session(arn: &str, account: &str) -> (Option<String>, Option<String>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn off() -> SourceOffset {
         SourceOffset { file: Arc::from("t.json"), line: Some(1), record: 0 }

@@ -8,7 +8,7 @@
 //! rest of the file still decodes.
 
 use crate::bad::{BadReason, BadRecord, Note};
-use crate::cloudtrail::decode_record;
+use crate::cloudtrail::{decode_record, decode_record_within};
 use nhiwatch_core::{Event, SourceOffset};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -58,7 +58,7 @@ pub struct DecodeOutput {
 }
 
 impl DecodeOutput {
-    fn push_record(&mut self, text: &str, offset: SourceOffset, opts: &DecodeOptions) {
+    fn push_record(&mut self, text: &str, shared: Option<&Arc<String>>, offset: SourceOffset, opts: &DecodeOptions) {
         if text.len() > opts.max_record_bytes {
             self.bad.push(BadRecord {
                 offset,
@@ -67,7 +67,11 @@ impl DecodeOutput {
             });
             return;
         }
-        match decode_record(text, offset.clone()) {
+        let decoded = match shared {
+            Some(buf) => decode_record_within(text, buf, offset.clone()),
+            None => decode_record(text, offset.clone()),
+        };
+        match decoded {
             Ok(d) => {
                 for note in d.notes {
                     *self.notes.entry(note).or_default() += 1;
@@ -80,16 +84,34 @@ impl DecodeOutput {
     }
 }
 
-/// Decodes every record in `bytes`, read from `file`.
+/// Decodes every record in `bytes`, read from `file` (copies the bytes; see [`decode_owned`]).
 pub fn decode_buffer(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions) -> DecodeOutput {
+    decode_owned(bytes.to_vec(), file, opts)
+}
+
+/// Decodes every record in `bytes`, read from `file`. When the buffer is valid UTF-8 (the
+/// usual case) events keep their record as a range of it rather than a copy.
+pub fn decode_owned(bytes: Vec<u8>, file: &Arc<str>, opts: &DecodeOptions) -> DecodeOutput {
     let mut out = DecodeOutput::default();
     let framing = match opts.framing {
-        Framing::Auto => detect(bytes),
+        Framing::Auto => detect(&bytes),
         f => f,
     };
-    match framing {
-        Framing::Lines => decode_lines(bytes, file, opts, &mut out),
-        _ => decode_document(bytes, file, opts, &mut out, 0),
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let shared = Arc::new(text);
+            match framing {
+                Framing::Lines => decode_lines(shared.as_bytes(), Some(&shared), file, opts, &mut out),
+                _ => decode_document(shared.as_bytes(), Some(&shared), file, opts, &mut out, 0),
+            }
+        }
+        Err(e) => {
+            let bytes = e.into_bytes();
+            match framing {
+                Framing::Lines => decode_lines(&bytes, None, file, opts, &mut out),
+                _ => decode_document(&bytes, None, file, opts, &mut out, 0),
+            }
+        }
     }
     out
 }
@@ -129,7 +151,13 @@ fn is_records_object(bytes: &[u8]) -> bool {
     after_brace[i..].starts_with(b"\"Records\"")
 }
 
-fn decode_lines(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut DecodeOutput) {
+fn decode_lines(
+    bytes: &[u8],
+    shared: Option<&Arc<String>>,
+    file: &Arc<str>,
+    opts: &DecodeOptions,
+    out: &mut DecodeOutput,
+) {
     let mut line_no: u64 = 0;
     let mut record: u64 = 0;
     for line in bytes.split(|b| *b == b'\n') {
@@ -161,14 +189,21 @@ fn decode_lines(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut D
         };
         if is_records_object(text.trim_start().as_bytes()) {
             // A batch of records on one line (a Kafka message or an S3 object copied as a line).
-            decode_document(text.as_bytes(), file, opts, out, line_no - 1);
+            decode_document(text.as_bytes(), shared, file, opts, out, line_no - 1);
         } else {
-            out.push_record(text, offset, opts);
+            out.push_record(text, shared, offset, opts);
         }
     }
 }
 
-fn decode_document(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mut DecodeOutput, line_base: u64) {
+fn decode_document(
+    bytes: &[u8],
+    shared: Option<&Arc<String>>,
+    file: &Arc<str>,
+    opts: &DecodeOptions,
+    out: &mut DecodeOutput,
+    line_base: u64,
+) {
     let text: std::borrow::Cow<'_, str> = match std::str::from_utf8(bytes) {
         Ok(t) => t.into(),
         Err(e) => {
@@ -193,7 +228,7 @@ fn decode_document(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mu
     if !is_array && !is_records_object(body.as_bytes()) {
         let offset =
             SourceOffset { file: file.clone(), line: Some(line_base + line_col(text.as_bytes(), start).0), record: 0 };
-        out.push_record(body.trim_end(), offset, opts);
+        out.push_record(body.trim_end(), shared, offset, opts);
         return;
     }
     let mut items: Vec<&RawValue> = Vec::new();
@@ -218,7 +253,7 @@ fn decode_document(bytes: &[u8], file: &Arc<str>, opts: &DecodeOptions, out: &mu
             });
             continue;
         }
-        out.push_record(raw, offset, opts);
+        out.push_record(raw, shared, offset, opts);
     }
     if let Err(e) = result {
         let kept = items.len();

@@ -15,5 +15,5 @@ pub mod cloudtrail;
 pub mod framing;
 
 pub use bad::{BadReason, BadRecord, Note};
-pub use cloudtrail::{Decoded, decode_record};
-pub use framing::{DecodeOptions, DecodeOutput, Framing, decode_buffer};
+pub use cloudtrail::{Decoded, decode_record, decode_record_within};
+pub use framing::{DecodeOptions, DecodeOutput, Framing, decode_buffer, decode_owned};
