@@ -123,7 +123,7 @@ fn new_values_while_learning_do_not_alert_and_old_values_are_forgotten() {
 
 #[test]
 fn off_hours_use_of_an_identity_alerts_with_its_usual_hours() {
-    let block = "kind: off_hours\noff_hours: {threshold: 0.01, learning: 14d, min_events: 50}\n";
+    let block = "kind: off_hours\noff_hours: {threshold: 0.1, learning: 14d, min_events: 50}\n";
     let mut records = office_history(21);
     assert!(run_with(rule(block), EngineConfig::default(), &records).0.is_empty());
     // Saturday 02:47 UTC.

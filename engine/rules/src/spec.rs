@@ -263,8 +263,8 @@ pub struct NewValueSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OffHoursSpec {
-    /// Alert below this share of the group's activity in the hour, smoothed over the
-    /// neighbouring hours (default 0.01).
+    /// Alert when the hour's activity, smoothed over its neighbours and relative to an average
+    /// hour of the group (1.0 = an even spread over the week), is below this (default 0.1).
     #[serde(default)]
     pub threshold: Option<f64>,
     /// Baseline age required (default 14d); younger groups fall back to the organisation's

@@ -44,14 +44,16 @@ impl HourProfile {
         self.decayed_at = now;
     }
 
-    fn share(&self, hour: usize) -> f64 {
+    /// The hour's activity relative to an even spread over the week: 1.0 is an average hour,
+    /// 0.0 an hour never used (smoothed over the neighbouring hours).
+    fn relative_activity(&self, hour: usize) -> f64 {
         let total = f64::from(self.total);
         if total <= 0.0 {
             return 0.0;
         }
         let at = |i: usize| f64::from(self.hours[i % HOURS_PER_WEEK]);
         let smoothed = (at(hour + HOURS_PER_WEEK - 1) + 2.0 * at(hour) + at(hour + 1)) / 4.0;
-        smoothed / total
+        smoothed / total * HOURS_PER_WEEK as f64
     }
 
     /// The usual hours in words: `Mon–Fri 08–18 UTC`.
@@ -118,7 +120,7 @@ pub fn observe(
     let hour = hour_of_week(now);
     let learned = now - st.created >= oh.learning && st.events >= oh.min_events;
     let finding = if learned {
-        let share = st.share(hour);
+        let share = st.relative_activity(hour);
         (share < oh.threshold).then(|| {
             let mut context = Map::new();
             context.insert("hour".into(), Value::from(format!("{} {:02}:00 UTC", DAYS[hour / 24], hour % 24)));
@@ -126,7 +128,8 @@ pub fn observe(
                 "baseline".into(),
                 json!({
                     "usual_hours": st.usual_hours(),
-                    "share_of_this_hour": (share * 10_000.0).round() / 10_000.0,
+                    "activity_this_hour": (share * 1000.0).round() / 1000.0,
+                    "activity_meaning": "this hour's activity relative to an average hour of the identity (1.0)",
                     "threshold": oh.threshold,
                     "events": st.events,
                     "observed_since": time_text(st.created),

@@ -60,7 +60,7 @@ impl NewValue {
 /// `off_hours` settings.
 #[derive(Debug, Clone)]
 pub struct OffHours {
-    /// Share of activity below which an hour is unusual.
+    /// Activity relative to an average hour below which an hour is unusual.
     pub threshold: f64,
     /// Baseline age required.
     pub learning: Duration,
@@ -72,11 +72,11 @@ pub struct OffHours {
 
 impl OffHours {
     pub(crate) fn compile(s: Option<&Spanned<OffHoursSpec>>) -> Result<Self, RuleError> {
-        let threshold = s.and_then(|s| s.value.threshold).unwrap_or(0.01);
+        let threshold = s.and_then(|s| s.value.threshold).unwrap_or(0.1);
         if let Some(s) = s
-            && !(0.0..1.0).contains(&threshold)
+            && !(0.0..=1.0).contains(&threshold)
         {
-            return Err(at(s.referenced, "off_hours threshold must be in [0, 1)"));
+            return Err(at(s.referenced, "off_hours threshold must be in [0, 1] (relative to an average hour)"));
         }
         Ok(Self {
             threshold,
