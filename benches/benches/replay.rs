@@ -72,7 +72,51 @@ fn main() {
         stats.identities_nhi + stats.identities_human
     );
     println!("ratio full/decode: {:.2}", full_rate / decode_rate);
+    drop(engine);
+    state_per_identity(&pack, identities);
     if let Some(kib) = peak_rss_kib() {
         println!("peak memory: {:.0} MiB", kib as f64 / 1024.0);
     }
+}
+
+/// Memory held per identity once its baselines exist: `identities` NHIs each make 20 calls
+/// over three days (from two networks, two actions), then the resident-memory growth is divided
+/// by the identities tracked.
+fn state_per_identity(pack: &Arc<nhiwatch_rules::RulePack>, identities: usize) {
+    use nhiwatch_decode::decode_record;
+    let Some(before) = current_rss_kib() else { return };
+    let mut engine = Engine::new(pack.clone(), EngineConfig::default());
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").map(|t| t.timestamp()).unwrap_or(0);
+    for round in 0..20i64 {
+        for i in 0..identities {
+            let t = chrono::DateTime::from_timestamp(start + round * 13_000 + (i as i64 % 3600), 0).unwrap_or_default();
+            let action = if round % 2 == 0 { "GetObject" } else { "PutObject" };
+            let text = format!(
+                r#"{{"eventTime":"{}","eventSource":"s3.amazonaws.com","eventName":"{action}","eventID":"{round}-{i}","recipientAccountId":"111111111111","sourceIPAddress":"52.94.{}.{}","userAgent":"aws-sdk-go/1.50","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111111111111:user/svc-{i}","userName":"svc-{i}","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"}}}}"#,
+                t.format("%Y-%m-%dT%H:%M:%SZ"),
+                round % 2,
+                i % 250
+            );
+            let offset = nhiwatch_core::SourceOffset { file: Arc::from("state"), line: None, record: 0 };
+            if let Ok(d) = decode_record(&text, offset) {
+                engine.process(d.event);
+            }
+        }
+    }
+    engine.finish();
+    let Some(after) = current_rss_kib() else { return };
+    let groups = engine.groups_tracked().max(1);
+    println!(
+        "state: {groups} identities with baselines, {:.0} bytes each (resident memory growth)",
+        (after.saturating_sub(before) * 1024) as f64 / groups as f64
+    );
+}
+
+fn current_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
 }
