@@ -6,6 +6,7 @@ use crate::time::EventTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 /// Which log source an event came from.
@@ -107,12 +108,27 @@ pub struct RawRecord {
     start: usize,
     end: usize,
     parsed: OnceLock<Option<serde_json::Value>>,
+    /// Byte ranges (within the record) of each top-level key and its value, found on first use.
+    index: OnceLock<Vec<(Range<usize>, Range<usize>)>>,
+    /// Value ranges of the fields rules read most, found by the decoder while it parsed the
+    /// record, so reading them costs no second scan. Order: [`KNOWN_FIELDS`].
+    known: [Option<(u32, u32)>; 4],
 }
+
+/// Top-level fields whose value ranges decoders record (see [`RawRecord::with_known`]).
+pub const KNOWN_FIELDS: [&str; 4] = ["requestParameters", "responseElements", "additionalEventData", "resources"];
 
 impl RawRecord {
     /// Wraps the record's JSON text (copied).
     pub fn new(text: &str) -> Self {
-        Self { buf: Arc::new(text.to_string()), start: 0, end: text.len(), parsed: OnceLock::new() }
+        Self {
+            buf: Arc::new(text.to_string()),
+            start: 0,
+            end: text.len(),
+            parsed: OnceLock::new(),
+            index: OnceLock::new(),
+            known: [None; 4],
+        }
     }
 
     /// A record that is `buf[start..end]` of a shared buffer. Falls back to an empty record if
@@ -121,7 +137,7 @@ impl RawRecord {
         if buf.get(start..end).is_none() {
             return Self::new("");
         }
-        Self { buf: Arc::clone(buf), start, end, parsed: OnceLock::new() }
+        Self { buf: Arc::clone(buf), start, end, parsed: OnceLock::new(), index: OnceLock::new(), known: [None; 4] }
     }
 
     /// The record as written.
@@ -129,11 +145,89 @@ impl RawRecord {
         self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
+    /// Records where the decoder found the values of [`KNOWN_FIELDS`] (byte ranges within the
+    /// record text; fields absent from the record stay `None`).
+    pub fn with_known(mut self, known: [Option<Range<usize>>; 4]) -> Self {
+        let len = self.end - self.start;
+        for (slot, r) in self.known.iter_mut().zip(known) {
+            *slot = r
+                .filter(|r| r.end <= len)
+                .and_then(|r| Some((u32::try_from(r.start).ok()?, u32::try_from(r.end).ok()?)));
+        }
+        self
+    }
+
+    /// The JSON text of one top-level field (`requestParameters`), without parsing the rest of
+    /// the record into a tree. Keys written with escapes are not found this way.
+    pub fn top_level(&self, key: &str) -> Option<&str> {
+        let text = self.text();
+        if let Some(i) = KNOWN_FIELDS.iter().position(|k| *k == key)
+            && let Some((a, b)) = self.known[i]
+        {
+            return text.get(a as usize..b as usize);
+        }
+        let index = self.index.get_or_init(|| index_top_level(text));
+        index.iter().find(|(k, _)| text.get(k.clone()) == Some(key)).and_then(|(_, v)| text.get(v.clone()))
+    }
+
     /// The record as a JSON tree (parsed once, on first use). `None` if it is not valid JSON,
     /// which a decoder never produces.
     pub fn json(&self) -> Option<&serde_json::Value> {
         self.parsed.get_or_init(|| serde_json::from_str(self.text()).ok()).as_ref()
     }
+}
+
+/// Finds the top-level keys of a JSON object and the byte ranges of their values.
+fn index_top_level(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
+    use serde::de::{Deserializer as _, MapAccess, Visitor};
+    struct Index<'t> {
+        base: usize,
+        len: usize,
+        _text: std::marker::PhantomData<&'t str>,
+    }
+    impl<'de> Visitor<'de> for Index<'de> {
+        type Value = Vec<(Range<usize>, Range<usize>)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            let range = |s: &str| {
+                let start = (s.as_ptr() as usize).wrapping_sub(self.base);
+                (start <= self.len && start + s.len() <= self.len).then_some(start..start + s.len())
+            };
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                let value = map.next_value::<&'de serde_json::value::RawValue>()?;
+                if let (Some(k), Some(v)) = (key.and_then(range), range(value.get())) {
+                    out.push((k, v));
+                }
+            }
+            Ok(out)
+        }
+    }
+    /// A key borrowed from the text; `None` for keys with escapes (not indexed).
+    struct Key<'de>(Option<&'de str>);
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                    Ok(Key(Some(v)))
+                }
+                fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                    Ok(Key(None))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_map(Index { base: text.as_ptr() as usize, len: text.len(), _text: std::marker::PhantomData })
+        .unwrap_or_default()
 }
 
 impl PartialEq for RawRecord {
@@ -222,5 +316,23 @@ impl Event {
                 Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_level_fields_are_found_without_a_full_parse() {
+        let raw =
+            RawRecord::new(r#"{"a":1,"requestParameters":{"userName":"x"},"resources":[{"accountId":"2"}],"e\"k":3}"#);
+        assert_eq!(raw.top_level("requestParameters"), Some(r#"{"userName":"x"}"#));
+        assert_eq!(raw.top_level("resources"), Some(r#"[{"accountId":"2"}]"#));
+        assert_eq!(raw.top_level("missing"), None);
+        let shared = Arc::new(format!("xx{}yy", r#"{"k":"v"}"#));
+        let raw = RawRecord::shared(&shared, 2, shared.len() - 2);
+        assert_eq!(raw.top_level("k"), Some(r#""v""#));
+        assert_eq!(RawRecord::new("not json").top_level("k"), None);
     }
 }

@@ -215,10 +215,21 @@ impl Event {
     pub fn visit_field(&self, path: &FieldPath, visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
         match path {
             FieldPath::Builtin(b) => self.visit_builtin(*b, visit),
-            FieldPath::Raw(segments) => match self.raw.json() {
-                Some(root) => visit_json(root, segments, visit),
-                None => false,
-            },
+            FieldPath::Raw(segments) => {
+                // Parse only the top-level field the path starts with (a small subtree), not the
+                // whole record; fall back to the full tree for keys the index cannot see.
+                let Some((head, rest)) = segments.split_first() else { return false };
+                match self.raw.top_level(&head.0) {
+                    Some(sub) => match serde_json::from_str::<serde_json::Value>(sub) {
+                        Ok(value) => visit_json(&value, rest, visit),
+                        Err(_) => false,
+                    },
+                    None => match self.raw.json() {
+                        Some(root) => visit_json(root, segments, visit),
+                        None => false,
+                    },
+                }
+            }
         }
     }
 

@@ -160,7 +160,11 @@ fn decode_lines(
 ) {
     let mut line_no: u64 = 0;
     let mut record: u64 = 0;
-    for line in bytes.split(|b| *b == b'\n') {
+    let mut start = 0;
+    while start <= bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let line = &bytes[start..end];
+        start = end + 1;
         line_no += 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if first_non_ws(line).is_none() {
@@ -176,7 +180,14 @@ fn decode_lines(
             });
             continue;
         }
-        let text = match std::str::from_utf8(line) {
+        // A shared buffer was validated whole; only a buffer with bad bytes is checked per line.
+        let text = match shared {
+            Some(buf) => {
+                buf.get(line.as_ptr() as usize - bytes.as_ptr() as usize..).and_then(|rest| rest.get(..line.len()))
+            }
+            None => None,
+        };
+        let text = match text.map(Ok).unwrap_or_else(|| std::str::from_utf8(line)) {
             Ok(t) => t,
             Err(e) => {
                 out.bad.push(BadRecord {
