@@ -224,7 +224,10 @@ pub fn replay(
     bar.finish_and_clear();
     summary.decode_time = started.elapsed();
 
-    events.sort_by(|a, b| {
+    // Order by (time, event id, file, record), sorting indices: events are large to move.
+    let mut order: Vec<u32> = (0..events.len() as u32).collect();
+    order.sort_unstable_by(|&x, &y| {
+        let (a, b) = (&events[x as usize], &events[y as usize]);
         (a.time, &a.event_id, &a.offset.file, a.offset.record).cmp(&(
             b.time,
             &b.event_id,
@@ -232,7 +235,8 @@ pub fn replay(
             b.offset.record,
         ))
     });
-    let bar = progress_bar(opts.progress, events.len() as u64, "detecting");
+    let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+    let bar = progress_bar(opts.progress, order.len() as u64, "detecting");
     let mut engine = match &opts.state {
         Some(dir) if !opts.reset_state => match crate::state::load(dir)? {
             Some(snapshot) => Engine::restore(pack, config, snapshot)
@@ -242,7 +246,7 @@ pub fn replay(
         _ => Engine::new(pack, config),
     };
     let mut alerts = Vec::new();
-    for (i, e) in events.into_iter().enumerate() {
+    for (i, e) in order.iter().filter_map(|&k| slots[k as usize].take()).enumerate() {
         alerts.extend(engine.process(e));
         if i % 65_536 == 0 {
             bar.set_position(i as u64);
