@@ -42,6 +42,10 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
     ("aws.defense-evasion.dns-delete-logs.json", &[("T1562.008", "aws-flow-or-dns-logs-deleted")]),
     // The detonation's LeaveOrganization is denied; the rule alerts on attempts (see its description).
     ("aws.defense-evasion.organizations-leave.json", &[("T1666", "aws-leave-organization")]),
+    (
+        "aws.credential-access.ec2-steal-instance-credentials.json",
+        &[("T1552.005", "ec2-instance-credentials-used-elsewhere")],
+    ),
 ];
 
 /// Detonation logs in the corpus (`stratus/README` in the corpus: 35 files, 310 events).

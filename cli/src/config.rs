@@ -85,6 +85,10 @@ pub struct OrgConfig {
     /// Readable account names (`"111111111111" = "prod"`), shown in alerts.
     #[serde(default)]
     pub account_names: BTreeMap<String, String>,
+    /// The organisation's own networks (office egress, NAT gateways, VPN) as CIDR blocks;
+    /// rules can tell calls from inside them (`org_network`).
+    #[serde(default)]
+    pub networks: Vec<String>,
     /// Working hours (`Mon-Fri 08-18`, local time), used by off-hours rules while an
     /// identity's own baseline is still learning. Unset: no fallback.
     #[serde(default)]
@@ -153,8 +157,15 @@ impl Config {
         if let Some(l) = &self.engine.lateness {
             engine.lateness = parse_duration(l).context("[engine] lateness")?;
         }
+        let networks = self
+            .org
+            .networks
+            .iter()
+            .map(|n| n.parse::<ipnet::IpNet>().map_err(|e| anyhow::anyhow!("[org] networks: '{n}': {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         engine.org = Org::new(self.org.name.clone(), self.org.accounts.iter().cloned())
-            .with_account_names(self.org.account_names.clone());
+            .with_account_names(self.org.account_names.clone())
+            .with_networks(networks);
         for account in self.org.accounts.iter().chain(self.org.account_names.keys()) {
             anyhow::ensure!(
                 account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
@@ -220,6 +231,11 @@ mod tests {
         assert!(e.business_hours.is_some());
         let err = Config::parse("[[suppress]]\nrule = \"x\"\nidentity = \"*\"\n").expect_err("reason required");
         assert!(format!("{err:#}").contains("reason"), "{err:#}");
+        let err = Config::parse("[org]\nnetworks = [\"10.0.0.0/33\"]\n").expect_err("bad network");
+        assert!(format!("{err:#}").contains("10.0.0.0/33"), "{err:#}");
+        let e =
+            Config::parse("[org]\nnetworks = [\"198.51.100.0/24\"]\n").expect("valid").engine_config().expect("valid");
+        assert!(e.org.owns_address("198.51.100.7".parse().expect("ip")));
         let err = Config::parse("[org]\nbusiness_hours = \"Someday 9-5\"\n").expect_err("bad hours");
         assert!(format!("{err:#}").contains("business_hours"), "{err:#}");
     }

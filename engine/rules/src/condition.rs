@@ -67,6 +67,8 @@ pub enum Op {
     Compare(Comparison, f64),
     /// `external` (true: outside the org; false: inside).
     External(bool),
+    /// `org_network`: the address is (true) or is not (false) in the organisation's networks.
+    OrgNetwork(bool),
     /// `equals_field`: some value equals some value of the other field.
     EqualsField(FieldPath),
 }
@@ -190,6 +192,7 @@ fn has_operator(s: &ConditionSpec) -> bool {
         || s.lt.is_some()
         || s.lte.is_some()
         || s.external.is_some()
+        || s.org_network.is_some()
         || s.equals_field.is_some()
 }
 
@@ -250,6 +253,9 @@ impl Predicate {
         if let Some(e) = s.external {
             ops.push(Op::External(e));
         }
+        if let Some(inside) = s.org_network {
+            ops.push(Op::OrgNetwork(inside));
+        }
         if let Some(other) = &s.equals_field {
             let p = FieldPath::parse(&other.value).map_err(|e| at(other.referenced, e))?;
             ops.push(Op::EqualsField(p));
@@ -291,6 +297,10 @@ impl Predicate {
                 });
                 any && !outside
             }
+            Op::OrgNetwork(inside) => event.visit_field(&self.field, &mut |v| match v {
+                FieldValue::Str(s) => parse_ip_lenient(s).is_some_and(|p| subject.org.owns_address(p.ip) == *inside),
+                _ => false,
+            }),
             Op::EqualsField(other) => {
                 let ci = self.case_insensitive;
                 let norm = |v: FieldValue<'_>| {
@@ -337,7 +347,7 @@ impl Predicate {
                 Comparison::Lt => n < *bound,
                 Comparison::Lte => n <= *bound,
             }),
-            Op::Exists(_) | Op::External(_) | Op::EqualsField(_) => false,
+            Op::Exists(_) | Op::External(_) | Op::EqualsField(_) | Op::OrgNetwork(_) => false,
         }
     }
 }

@@ -130,6 +130,10 @@ pub struct ConditionSpec {
     /// everyone (`*`, `all`, the S3 AllUsers/AuthenticatedUsers groups).
     #[serde(default)]
     pub external: Option<bool>,
+    /// `true`: the value is an IP address inside `[org] networks`; `false`: an address outside
+    /// them (values that are not addresses never match either way).
+    #[serde(default)]
+    pub org_network: Option<bool>,
     /// Equal to a value of another field of the same event (`identity.name`), e.g. a key
     /// created for a user other than the caller: `{field: requestParameters.userName,
     /// not_equals_field: identity.name}` is written as `not: {… equals_field …}`.
