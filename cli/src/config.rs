@@ -139,20 +139,40 @@ pub struct RulesConfig {
 
 impl Config {
     /// Reads and validates a config file.
+    /// Paths inside the file (GeoIP databases, rule directories) are relative to the file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("invalid config {}", path.display()))
+        let mut config = Self::parse(&text).with_context(|| format!("invalid config {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut String| {
+            if Path::new(p.as_str()).is_relative() {
+                *p = base.join(p.as_str()).display().to_string();
+            }
+        };
+        config.geoip.databases.iter_mut().for_each(resolve);
+        config.rules.dirs.iter_mut().for_each(resolve);
+        Ok(config)
     }
 
     /// Parses config text.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let config: Self = toml::from_str(text)?;
-        config.engine_config()?;
+        config.engine_settings()?;
         Ok(config)
     }
 
-    /// The engine settings this config describes.
+    /// The engine settings this config describes, with its GeoIP databases opened.
     pub fn engine_config(&self) -> anyhow::Result<EngineConfig> {
+        let mut engine = self.engine_settings()?;
+        if !self.geoip.databases.is_empty() {
+            let resolver = nhiwatch_geo::MmdbResolver::open(&self.geoip.databases)?;
+            engine.geo = Some(std::sync::Arc::new(resolver));
+        }
+        Ok(engine)
+    }
+
+    /// The engine settings without opening any file (validation).
+    fn engine_settings(&self) -> anyhow::Result<EngineConfig> {
         let mut engine = EngineConfig::default();
         if let Some(l) = &self.engine.lateness {
             engine.lateness = parse_duration(l).context("[engine] lateness")?;

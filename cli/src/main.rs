@@ -69,12 +69,11 @@ struct ReplayArgs {
 }
 
 fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let mut geoip: Vec<PathBuf> = config.geoip.databases.iter().map(PathBuf::from).collect();
-    geoip.extend(args.geoip.iter().cloned());
+    config.geoip.databases.extend(args.geoip.iter().map(|p| p.display().to_string()));
     let mut rule_dirs = args.rules.clone();
     if rule_dirs.is_empty() {
         rule_dirs = config.rules.dirs.iter().map(PathBuf::from).collect();
@@ -90,10 +89,7 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
         state: args.state,
         reset_state: args.reset_state,
     };
-    let mut engine_config = config.engine_config()?;
-    if !geoip.is_empty() {
-        engine_config.geo = Some(Arc::new(nhiwatch_geo::MmdbResolver::open(&geoip)?));
-    }
+    let engine_config = config.engine_config()?;
     let mut stderr = std::io::stderr().lock();
     let report = replay(&opts, pack, engine_config, &mut stderr)?;
     match &args.output {

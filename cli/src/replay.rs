@@ -109,6 +109,20 @@ impl Summary {
                 self.engine.suppressed_total()
             )?;
         }
+        if self.engine.config_suppressed_total() > 0 {
+            writeln!(out, "  silenced:         {} by [[suppress]]", self.engine.config_suppressed_total())?;
+            for ((rule, reason), n) in &self.engine.config_suppressed {
+                writeln!(out, "    {n:>6}  {rule} ({reason})")?;
+            }
+        }
+        writeln!(
+            out,
+            "  baselines:        {} groups, {} evicted, {} values dropped",
+            self.engine.groups_tracked, self.engine.state_evictions_total, self.engine.value_evictions_total
+        )?;
+        if let Some(bytes) = self.state_bytes {
+            writeln!(out, "  state saved:      {bytes} bytes")?;
+        }
         writeln!(
             out,
             "  elapsed:          {:.2}s ({:.0} events/s)",

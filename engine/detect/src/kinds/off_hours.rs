@@ -1,8 +1,9 @@
 //! `off_hours` state: how a group's activity spreads over the 168 hours of the week.
 //!
 //! Counts decay with the rule's `forget` as half-life, so a job that moved to a new schedule
-//! stops counting its old hours. The share of an hour is smoothed over its neighbours (a job
-//! that runs at 07:58 or 08:03 has one habit, not two).
+//! stops counting its old hours. The activity of an hour is smoothed over its neighbours and
+//! over the same hour of the neighbouring days (a job that runs at 07:58 or 08:03, on Monday or
+//! Tuesday, has one habit, not several).
 
 use super::{Finding, time_text};
 use crate::engine::BusinessHours;
@@ -52,7 +53,9 @@ impl HourProfile {
             return 0.0;
         }
         let at = |i: usize| f64::from(self.hours[i % HOURS_PER_WEEK]);
-        let smoothed = (at(hour + HOURS_PER_WEEK - 1) + 2.0 * at(hour) + at(hour + 1)) / 4.0;
+        let w = HOURS_PER_WEEK;
+        // The hour itself, its neighbours, and the same hour the day before and after.
+        let smoothed = (2.0 * at(hour) + at(hour + w - 1) + at(hour + 1) + at(hour + w - 24) + at(hour + 24)) / 6.0;
         smoothed / total * HOURS_PER_WEEK as f64
     }
 
