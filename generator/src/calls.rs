@@ -20,6 +20,22 @@ pub(crate) fn s3_object<'a>(
     rng: &mut Rng,
 ) -> ApiCall<'a> {
     let bytes = rng.range(600, 4_000_000);
+    s3_object_sized(caller, time, name, region, bucket, key, bytes, rng)
+}
+
+/// [`s3_object`] moving exactly `bytes` (out for reads, in for writes): for stories whose
+/// volumes matter.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn s3_object_sized<'a>(
+    caller: &'a Caller,
+    time: i64,
+    name: &'a str,
+    region: &'a str,
+    bucket: &str,
+    key: &str,
+    bytes: i64,
+    rng: &mut Rng,
+) -> ApiCall<'a> {
     let (bytes_in, bytes_out) = if name == "PutObject" { (bytes, 0) } else { (0, bytes) };
     ApiCall::new(caller, time, "s3", name)
         .region(region)

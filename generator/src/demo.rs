@@ -1,8 +1,9 @@
-//! The product demo: one week of CloudTrail in a two-account organisation, with one attack.
+//! The product demo: three weeks of CloudTrail in a two-account organisation, with one attack.
 //!
-//! Week 2026-03-09T00:00Z (a Monday) to 2026-03-16T00:00Z, accounts `111111111111` (prod) and
-//! `222222222222` (staging), in `us-east-1` but for the staging servers in `us-west-2`. Normal
-//! life:
+//! Three weeks from 2026-02-23T00:00Z (a Monday) to 2026-03-16T00:00Z, accounts
+//! `111111111111` (prod) and `222222222222` (staging), in `us-east-1` but for the staging
+//! servers in `us-west-2`. Two weeks of history come before the attack so that baselines
+//! learning for 14 days are mature when it starts. Normal life:
 //!
 //! - IAM user `svc_ci_deployer` (long-lived key [`CI_USER_ACCESS_KEY_ID`]) deploys from GitHub
 //!   runner addresses (140.82.112.0/20) on weekdays 08:00–18:00: STS, ECR, S3, CloudFormation,
@@ -10,11 +11,16 @@
 //! - Role `ci-deployer` is assumed through GitHub's OIDC provider (sessions
 //!   `GitHubActions-<run id>`) by the same pipelines.
 //! - Role `app-server` runs on EC2 instances (sessions `i-0…`) around the clock in both
-//!   accounts: SQS polling, S3 reads, SSM parameters.
+//!   accounts: SQS polling, S3 reads, SSM parameters, about every 100 minutes per instance.
 //! - Role `backup-runner`, assumed by a Lambda function every night at 01:00, snapshots three
 //!   EBS volumes and shares them with the staging account (inside the organisation: benign).
+//! - Role `provisioner` ([`PROVISIONER_ROLE_ARN`]), an onboarding bot on an EC2 instance
+//!   (session `i-0…`, an AWS address), creates IAM user `new-hire-<n>` and its console
+//!   password every Monday at 09:00: a machine creating users and login profiles, the known
+//!   false positive of the demo.
 //! - Alice and Bob use the SSO role `AWSReservedSSO_AdministratorAccess_0123456789abcdef` from
-//!   the office (198.51.100.0/24) on weekdays; each creates one role with a narrow policy.
+//!   the office (198.51.100.0/24) on weekdays (Bob in staging on Tuesday and Wednesday
+//!   afternoons); in the last week they create three roles with narrow policies.
 //! - AWS services (`config`, `autoscaling`, `ec2`, `lambda`, `AWS Internal`) act for the
 //!   accounts.
 //!
@@ -25,7 +31,8 @@
 //! exfiltration (an EBS snapshot shared with [`EXTERNAL_ACCOUNT`]). See [`ATTACK_TIMELINE`].
 //!
 //! Every part draws from its own forked generator, so lengthening one part leaves the others'
-//! records as they were.
+//! records as they were: the attack's records (times, ids, parameters) are the same as in the
+//! one-week demo this one grew from.
 
 use crate::agents;
 use crate::calls::{assume_role, create_snapshot, s3_object, share_snapshot, sqs_receive};
@@ -42,9 +49,9 @@ pub const PROD_ACCOUNT: &str = "111111111111";
 pub const STAGING_ACCOUNT: &str = "222222222222";
 /// The attacker's account, outside the organisation, that receives the stolen snapshot.
 pub const EXTERNAL_ACCOUNT: &str = "999988887777";
-/// First second of the demo week (inclusive).
-pub const DEMO_START: &str = "2026-03-09T00:00:00Z";
-/// End of the demo week (exclusive).
+/// First second of the demo (inclusive), a Monday.
+pub const DEMO_START: &str = "2026-02-23T00:00:00Z";
+/// End of the demo (exclusive).
 pub const DEMO_END: &str = "2026-03-16T00:00:00Z";
 
 /// The CI IAM user whose key is stolen.
@@ -59,6 +66,8 @@ pub const CI_USER_ACCESS_KEY_ID: &str = "AKIA5NWTQ7XKR2LMHV3D";
 pub const CI_ROLE_ARN: &str = "arn:aws:iam::111111111111:role/ci-deployer";
 /// The instance-profile role of the application servers (prod; staging has its own).
 pub const APP_ROLE_ARN: &str = "arn:aws:iam::111111111111:role/app-server";
+/// The onboarding bot's instance-profile role, which creates one IAM user every Monday.
+pub const PROVISIONER_ROLE_ARN: &str = "arn:aws:iam::111111111111:role/provisioner";
 /// The role of the nightly backup Lambda function.
 pub const BACKUP_ROLE_ARN: &str = "arn:aws:iam::111111111111:role/backup-runner";
 /// The SSO permission-set role the humans use (prod ARN).
@@ -119,10 +128,10 @@ pub const ATTACK_TIMELINE: &[(&str, &str, &str, Option<&str>)] = &[
 ];
 
 /// Unix time of [`DEMO_START`].
-const START: i64 = 1_773_014_400;
+const START: i64 = 1_771_804_800;
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3600;
-const DAYS: i64 = 7;
+const DAYS: i64 = 21;
 /// Unix time of [`ATTACK_START`].
 const ATTACK_AT: i64 = 1_773_456_432;
 /// The demo's seed: "NHIWATCH" in ASCII.
@@ -139,6 +148,7 @@ pub fn demo_records() -> Vec<Value> {
     oidc_pipelines(&mut story, root.fork("ci-oidc"));
     app_servers(&mut story, root.fork("app-server"));
     nightly_backups(&mut story, root.fork("backup"));
+    provisioning(&mut story, root.fork("provisioner"));
     humans(&mut story, root.fork("humans"));
     aws_services(&mut story, root.fork("services"));
     attack(&mut story, root.fork("attack"));
@@ -379,6 +389,10 @@ struct Instance {
 /// Application servers polling queues, reading objects and parameters around the clock (prod
 /// in `us-east-1`, staging in `us-west-2`). Each instance-profile session lasts six hours and
 /// begins with `ec2.amazonaws.com` assuming the role.
+///
+/// A cycle every 100 minutes on average keeps three weeks near 2 MB (every cycle is a file of
+/// its own in the S3 layout) while no gap between cycles (at most 150 minutes) leaves three
+/// hours in a row empty: an hour-of-week baseline of the role sees every hour.
 fn app_servers(story: &mut Story, mut rng: Rng) {
     let prod_role = Role::new(PROD_ACCOUNT, "app-server", "AROA5NWTQ7XKRAPPSRV2Q");
     let staging_role = Role::new(STAGING_ACCOUNT, "app-server", "AROA6STGQ2LMNAPPSRV4K");
@@ -389,7 +403,7 @@ fn app_servers(story: &mut Story, mut rng: Rng) {
             role: prod_role.clone(),
             id: "i-0a3f9c2e71b5d8406",
             ip: "3.80.17.201",
-            cycle_secs: 55 * 60,
+            cycle_secs: 100 * 60,
         },
         Instance {
             account: PROD_ACCOUNT,
@@ -397,7 +411,7 @@ fn app_servers(story: &mut Story, mut rng: Rng) {
             role: prod_role,
             id: "i-07d2e4b19c6fa3e58",
             ip: "3.80.142.9",
-            cycle_secs: 55 * 60,
+            cycle_secs: 100 * 60,
         },
         Instance {
             account: STAGING_ACCOUNT,
@@ -423,20 +437,18 @@ fn app_servers(story: &mut Story, mut rng: Rng) {
             let caller = Caller::new(identity, instance.account, instance.ip, agents::JAVA_SDK);
             let mut t = issued + rng.range(60, instance.cycle_secs);
             while t < window_end {
-                for _ in 0..rng.range(1, 2) {
-                    let call =
-                        sqs_receive(&caller, t, instance.region, instance.account, &format!("northwind-{env}-orders"));
-                    story.push(t, call, &mut rng);
-                    t += rng.range(1, 20);
-                }
-                if rng.chance(0.6) {
+                let call =
+                    sqs_receive(&caller, t, instance.region, instance.account, &format!("northwind-{env}-orders"));
+                story.push(t, call, &mut rng);
+                t += rng.range(1, 20);
+                if rng.chance(0.35) {
                     let key = format!("catalog/{}.json", rng.pick(&["products", "prices", "feature-flags", "banners"]));
                     let bucket = format!("northwind-{env}-assets");
                     let call = s3_object(&caller, t, "GetObject", instance.region, &bucket, &key, &mut rng);
                     story.push(t, call, &mut rng);
                     t += rng.range(1, 5);
                 }
-                if rng.chance(0.25) {
+                if rng.chance(0.15) {
                     let name =
                         format!("/northwind/{env}/{}", rng.pick(&["db-url", "api-keys/payments", "feature-config"]));
                     let call = ApiCall::new(&caller, t, "ssm", "GetParameter")
@@ -486,6 +498,50 @@ fn nightly_backups(story: &mut Story, mut rng: Rng) {
             t += rng.range(1, 5);
             story.push(t, share_snapshot(&caller, t, REGION, snapshot, STAGING_ACCOUNT, &mut rng), &mut rng);
         }
+    }
+}
+
+/// The onboarding bot: every Monday at 09:00 the `provisioner` instance creates the week's new
+/// hire as IAM user `new-hire-<n>` with a console password to be reset at first sign-in.
+///
+/// Its instance-profile credentials come from `ec2.amazonaws.com` at the start of the six-hour
+/// window, as for the application servers; the bot makes no other calls.
+fn provisioning(story: &mut Story, mut rng: Rng) {
+    let role = Role::new(PROD_ACCOUNT, "provisioner", "AROA5NWTQ7XKRPRVSNR8D");
+    let ec2 = Caller::service("ec2.amazonaws.com", PROD_ACCOUNT);
+    let instance = "i-0c5e8a1d3f7b92064";
+    let mut hire = 0;
+    for day in 0..DAYS {
+        if weekday(at(day, 12, 0, 0)) != 0 {
+            continue;
+        }
+        hire += 1;
+        let issued = at(day, 6, 0, 0) + rng.range(0, 120);
+        let key = rng.aws_id("ASIA", 16);
+        story.push(issued, assume_role(&ec2, issued, &role, instance, &key, 6 * HOUR, None), &mut rng);
+        let identity = role_session_identity(&role, instance, &key, issued, false, Federation::None);
+        let caller = Caller::new(identity, PROD_ACCOUNT, "3.80.96.14", agents::BOTO);
+        let user = format!("new-hire-{hire}");
+        let mut t = at(day, 9, 0, rng.range(1, 20));
+        let call = ApiCall::new(&caller, t, "iam", "CreateUser")
+            .request(json!({"userName": user, "tags": [{"key": "onboarding", "value": ymd(t)}]}))
+            .response(json!({"user": {
+                "path": "/",
+                "userName": user,
+                "userId": rng.aws_id("AIDA", 17),
+                "arn": format!("arn:aws:iam::{PROD_ACCOUNT}:user/{user}"),
+                "createDate": aws_display_time(t),
+            }}));
+        story.push(t, call, &mut rng);
+        t += rng.range(1, 4);
+        let call = ApiCall::new(&caller, t, "iam", "CreateLoginProfile")
+            .request(json!({"userName": user, "passwordResetRequired": true}))
+            .response(json!({"loginProfile": {
+                "userName": user,
+                "createDate": aws_display_time(t),
+                "passwordResetRequired": true,
+            }}));
+        story.push(t, call, &mut rng);
     }
 }
 
@@ -539,7 +595,7 @@ fn humans(story: &mut Story, mut rng: Rng) {
             }
             // Bob spends Tuesday and Wednesday afternoons in staging.
             let mut accounts = vec![(&prod, at(day, 8, 30, 0), at(day, 17, 30, 0))];
-            if index == 1 && (day == 1 || day == 2) {
+            if index == 1 && matches!(weekday(at(day, 12, 0, 0)), 1 | 2) {
                 accounts = vec![
                     (&prod, at(day, 8, 30, 0), at(day, 12, 30, 0)),
                     (&staging, at(day, 13, 30, 0), at(day, 17, 30, 0)),
@@ -577,13 +633,13 @@ fn humans(story: &mut Story, mut rng: Rng) {
     }
 }
 
-/// The humans' IAM writes: (person, account, day of the week from 0, hour, minute, role
-/// created, managed policy attached).
+/// The humans' IAM writes: (person, account, day of the demo from 0, hour, minute, role
+/// created, managed policy attached). Days 15–17 are Tuesday to Thursday of the last week.
 const ROLE_CHANGES: [(&str, &str, i64, i64, i64, &str, &str); 3] = [
     (
         "alice@northwind.example",
         PROD_ACCOUNT,
-        1,
+        15,
         14,
         12,
         "reporting-lambda",
@@ -592,7 +648,7 @@ const ROLE_CHANGES: [(&str, &str, i64, i64, i64, &str, &str); 3] = [
     (
         "bob@northwind.example",
         STAGING_ACCOUNT,
-        2,
+        16,
         15,
         20,
         "staging-qa-reader",
@@ -601,7 +657,7 @@ const ROLE_CHANGES: [(&str, &str, i64, i64, i64, &str, &str); 3] = [
     (
         "bob@northwind.example",
         PROD_ACCOUNT,
-        3,
+        17,
         10,
         41,
         "metrics-exporter",
@@ -609,7 +665,7 @@ const ROLE_CHANGES: [(&str, &str, i64, i64, i64, &str, &str); 3] = [
     ),
 ];
 
-/// The week's only IAM writes by humans: narrow roles for new workloads.
+/// The demo's only IAM writes by humans: narrow roles for new workloads.
 fn role_changes(story: &mut Story, rng: &mut Rng, caller: &Caller, role: &Role, person: &Person, day: i64) {
     for (email, account, on_day, hour, minute, new_role, policy) in ROLE_CHANGES {
         if email != person.email || account != role.account || on_day != day {
@@ -643,8 +699,9 @@ fn role_changes(story: &mut Story, rng: &mut Rng, caller: &Caller, role: &Role, 
     }
 }
 
-/// AWS services acting for the accounts: AWS Config and Auto Scaling assuming their
-/// service-linked roles, and KMS decrypts made on the accounts' behalf (`AWS Internal`).
+/// AWS services acting for the accounts: AWS Config (every three hours) and Auto Scaling
+/// assuming their service-linked roles, and KMS decrypts made on the accounts' behalf
+/// (`AWS Internal`).
 fn aws_services(story: &mut Story, mut rng: Rng) {
     for (account, config_role_id, autoscaling_role_id) in [
         (PROD_ACCOUNT, "AROA5NWTQ7XKRCNFGSLR4", "AROA5NWTQ7XKRASGSLR5M"),
@@ -665,7 +722,7 @@ fn aws_services(story: &mut Story, mut rng: Rng) {
         let config = Caller::service("config.amazonaws.com", account);
         let autoscaling = Caller::service("autoscaling.amazonaws.com", account);
         let internal = Caller::service("AWS Internal", account);
-        for hour in (0..DAYS * 24).step_by(2) {
+        for hour in (0..DAYS * 24).step_by(3) {
             let t = START + hour * HOUR + rng.range(60, 600);
             let key = rng.aws_id("ASIA", 16);
             story.push(t, assume_role(&config, t, &config_role, "AWSConfig-Describe", &key, HOUR, None), &mut rng);

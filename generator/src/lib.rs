@@ -1,9 +1,11 @@
 //! Deterministic generator of realistic AWS CloudTrail records for nhiwatch's demo, tests and
 //! benchmarks.
 //!
-//! - [`demo_records`]: the product demo, one week in a two-account organisation ending in a
+//! - [`demo_records`]: the product demo, three weeks in a two-account organisation ending in a
 //!   stolen CI key, persistence and a snapshot exfiltration (see [`demo`] for the story and
 //!   its constants).
+//! - [`org_story`]: a month in an organisation of a few hundred identities with honest noise
+//!   and [`PlantedAttack`]s, for measuring detection and false-positive rates (see [`story`]).
 //! - [`org_records`]: a large synthetic organisation ([`OrgSpec`]) streamed in event-time
 //!   order, for benchmarks.
 //! - [`geoip::mmdb_from_csv`]: tiny GeoIP databases (MaxMind City + ASN schema) from a
@@ -30,8 +32,10 @@ mod jsonl;
 mod org;
 mod rng;
 mod s3;
+pub mod story;
 
 pub use demo::demo_records;
 pub use jsonl::{eventbridge_envelope, write_eventbridge_jsonl, write_jsonl};
 pub use org::{OrgRecords, OrgSpec, org_records};
 pub use s3::{s3_object_key, write_s3_archive, write_s3_archive_ordered};
+pub use story::{PlantedAttack, StoryRecords, StorySpec, org_story};

@@ -1,14 +1,15 @@
 //! The demo story: determinism, ordering, the attack as specified, and the normal life that
 //! must not look like it.
 
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use nhiwatch_generator::demo::{
     ATTACK_SNAPSHOT_ID, ATTACK_START, ATTACK_TIMELINE, ATTACK_VOLUME_ID, ATTACKER_IP, ATTACKER_USER_AGENT,
     BACKDOOR_ACCESS_KEY_ID, BACKDOOR_USER, CI_USER_ACCESS_KEY_ID, CI_USER_ARN, DEMO_END, DEMO_START, EXTERNAL_ACCOUNT,
-    PROD_ACCOUNT, STAGING_ACCOUNT,
+    PROD_ACCOUNT, PROVISIONER_ROLE_ARN, STAGING_ACCOUNT,
 };
 use nhiwatch_generator::demo_records;
 use serde_json::Value;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 fn text<'a>(record: &'a Value, pointer: &str) -> &'a str {
     record.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
@@ -16,6 +17,17 @@ fn text<'a>(record: &'a Value, pointer: &str) -> &'a str {
 
 fn is_base32(text: &str) -> bool {
     text.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
+fn time_of(record: &Value) -> DateTime<Utc> {
+    let text = text(record, "/eventTime");
+    DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("eventTime {text}: {e}")).to_utc()
+}
+
+/// Whether `ip` is in 140.82.112.0/20 (GitHub-hosted runners).
+fn is_github_runner(ip: &str) -> bool {
+    let third: u32 = ip.split('.').nth(2).and_then(|o| o.parse().ok()).unwrap_or(0);
+    ip.starts_with("140.82.") && (112..128).contains(&third)
 }
 
 fn attack_records(records: &[Value]) -> Vec<&Value> {
@@ -32,9 +44,9 @@ fn demo_is_deterministic() {
 }
 
 #[test]
-fn demo_is_sorted_sized_and_inside_the_week() {
+fn demo_is_sorted_sized_and_inside_the_three_weeks() {
     let records = demo_records();
-    assert!((2_000..=5_000).contains(&records.len()), "{} records", records.len());
+    assert!((4_500..=6_000).contains(&records.len()), "{} records", records.len());
     let times: Vec<&str> = records.iter().map(|r| text(r, "/eventTime")).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "records are not sorted by eventTime");
     assert!(times.iter().all(|t| *t >= DEMO_START && *t < DEMO_END));
@@ -137,6 +149,59 @@ fn attack_persistence_and_exfiltration_carry_their_parameters() {
 }
 
 #[test]
+fn attack_records_are_those_of_the_one_week_demo() {
+    // Pinned from the one-week demo the three-week one grew from: the attack draws from its
+    // own generator, so the longer history must not change a single id.
+    let records = demo_records();
+    let ids: Vec<&str> = attack_records(&records).into_iter().map(|r| text(r, "/eventID")).collect();
+    assert_eq!(ids.first().copied(), Some("14f723cb-16f2-4f12-b7a9-6b49fe7a58a1"));
+    assert_eq!(ids.last().copied(), Some("5e020857-22b7-45f4-a981-12eb4dbcbf61"));
+}
+
+#[test]
+fn ci_user_baseline_is_mature_before_the_attack() {
+    let records = demo_records();
+    let attack_start = DateTime::parse_from_rfc3339(ATTACK_START).expect("constant").to_utc();
+    let learned_until = DateTime::parse_from_rfc3339(DEMO_START).expect("constant").to_utc() + chrono::Days::new(14);
+    let history: Vec<&Value> =
+        records.iter().filter(|r| text(r, "/userIdentity/arn") == CI_USER_ARN && time_of(r) < attack_start).collect();
+    let days: BTreeSet<(u32, u32)> = history.iter().map(|r| (time_of(r).month(), time_of(r).day())).collect();
+    assert_eq!(days.len(), 15, "weekdays from 23 February to 13 March: {days:?}");
+    let learning = history.iter().filter(|r| time_of(r) < learned_until).count();
+    assert!(learning >= 200, "only {learning} events in the first 14 days");
+    for record in history {
+        let time = time_of(record);
+        assert!(time.weekday().num_days_from_monday() < 5 && (8..18).contains(&time.hour()), "{time}");
+        assert!(is_github_runner(text(record, "/sourceIPAddress")));
+    }
+}
+
+#[test]
+fn provisioner_creates_one_user_every_monday() {
+    let records = demo_records();
+    let by_bot: Vec<&Value> = records
+        .iter()
+        .filter(|r| text(r, "/userIdentity/sessionContext/sessionIssuer/arn") == PROVISIONER_ROLE_ARN)
+        .collect();
+    let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for record in &by_bot {
+        let time = time_of(record);
+        assert_eq!(time.weekday().num_days_from_monday(), 0, "{time}");
+        assert_eq!((time.hour(), time.minute()), (9, 0), "{time}");
+        assert!(
+            text(record, "/userIdentity/arn").starts_with("arn:aws:sts::111111111111:assumed-role/provisioner/i-0")
+        );
+        assert!(text(record, "/sourceIPAddress").starts_with("3.80."));
+        users.entry(text(record, "/requestParameters/userName")).or_default().push(text(record, "/eventName"));
+    }
+    let expected: BTreeMap<&str, Vec<&str>> = ["new-hire-1", "new-hire-2", "new-hire-3"]
+        .into_iter()
+        .map(|user| (user, vec!["CreateUser", "CreateLoginProfile"]))
+        .collect();
+    assert_eq!(users, expected);
+}
+
+#[test]
 fn normal_life_stays_normal() {
     let records = demo_records();
     let mut shares = BTreeSet::new();
@@ -144,22 +209,24 @@ fn normal_life_stays_normal() {
         let time = text(record, "/eventTime");
         if text(record, "/userIdentity/arn") == CI_USER_ARN {
             assert_ne!(text(record, "/eventName"), "ConsoleLogin");
-            // Weekdays Mon 9 to Fri 13 March, 08:00-18:00, from GitHub runners.
-            assert!(time < "2026-03-14", "CI user active on the weekend at {time}");
-            assert!(("08".."18").contains(&&time[11..13]), "CI user active at {time}");
+            // Weekdays 08:00-18:00, from GitHub runners.
+            let at = time_of(record);
+            assert!(at.weekday().num_days_from_monday() < 5, "CI user active on the weekend at {time}");
+            assert!((8..18).contains(&at.hour()), "CI user active at {time}");
             let ip = text(record, "/sourceIPAddress");
-            let third: u32 = ip.split('.').nth(2).and_then(|o| o.parse().ok()).unwrap_or(0);
-            assert!(ip.starts_with("140.82.") && (112..128).contains(&third), "{ip}");
+            assert!(is_github_runner(ip), "{ip}");
         }
         if text(record, "/eventName") == "ModifySnapshotAttribute" {
             assert_eq!(text(record, "/userIdentity/sessionContext/sessionIssuer/userName"), "backup-runner");
             assert!(("01:00".."01:30").contains(&&time[11..16]), "backup at {time}");
             shares.insert(text(record, "/requestParameters/createVolumePermission/add/items/0/userId"));
         }
-        assert!(
-            !["CreateUser", "CreateAccessKey", "CreateLoginProfile", "AttachUserPolicy"]
-                .contains(&text(record, "/eventName"))
-        );
+        let name = text(record, "/eventName");
+        if ["CreateUser", "CreateAccessKey", "CreateLoginProfile", "AttachUserPolicy"].contains(&name) {
+            // Only the onboarding bot creates users, and never keys or policies.
+            assert_eq!(text(record, "/userIdentity/sessionContext/sessionIssuer/arn"), PROVISIONER_ROLE_ARN);
+            assert!(name == "CreateUser" || name == "CreateLoginProfile", "{name}");
+        }
     }
     assert_eq!(shares, BTreeSet::from([STAGING_ACCOUNT]));
 }
@@ -187,7 +254,11 @@ fn role_sessions_have_their_expected_shapes() {
                     "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
                 );
             }
-            "backup-runner" => assert!(name.starts_with("backup-runner-2026-03-")),
+            "backup-runner" => assert!(name.starts_with("backup-runner-2026-0")),
+            "provisioner" => {
+                assert!(name.len() == 19 && name.starts_with("i-0"));
+                assert!(text(record, "/sourceIPAddress").starts_with("3.80."));
+            }
             "AWSReservedSSO_AdministratorAccess_0123456789abcdef" => {
                 assert!(name == "alice@northwind.example" || name == "bob@northwind.example");
                 assert!(text(record, "/sourceIPAddress").starts_with("198.51.100."));
@@ -205,7 +276,7 @@ fn role_sessions_have_their_expected_shapes() {
             assert_eq!(text(record, "/sourceIPAddress"), by);
         }
     }
-    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!(seen.len(), 6, "{seen:?}");
     let services: BTreeSet<&str> = records
         .iter()
         .filter(|r| text(r, "/userIdentity/type") == "AWSService")
@@ -215,7 +286,7 @@ fn role_sessions_have_their_expected_shapes() {
         assert!(services.contains(wanted), "{wanted} missing from {services:?}");
     }
     let logins = records.iter().filter(|r| text(r, "/eventName") == "ConsoleLogin").count();
-    assert!(logins >= 8);
+    assert!(logins >= 24, "{logins} console logins");
     let human_roles = records.iter().filter(|r| text(r, "/eventName") == "CreateRole").count();
     assert_eq!(human_roles, 3);
 }

@@ -101,6 +101,9 @@ pub struct Identity {
     pub web_identity: bool,
     /// True when the session came from SAML / SSO federation (a person at a desk).
     pub saml: bool,
+    /// The managed runtime that made the call, from the user agent's `exec-env/…` token
+    /// (`AWS_Lambda_python3.12`, `AWS_ECS_FARGATE`): the caller is a workload.
+    pub runtime: Option<String>,
     /// Whether the engine classified this identity as non-human.
     pub nhi: bool,
     /// Why the engine decided human or non-human, in words an analyst reads.
@@ -119,6 +122,7 @@ impl Identity {
             session_name: None,
             web_identity: false,
             saml: false,
+            runtime: None,
             nhi: false,
             nhi_reason: Arc::from(""),
         }
@@ -138,6 +142,7 @@ impl Identity {
             | u8::from(self.web_identity) << 1
             | u8::from(self.saml) << 2
             | u8::from(self.uses_long_lived_key()) << 3
+            | u8::from(self.runtime.is_some()) << 4
     }
 
     /// True when a long-lived IAM user access key (`AKIA…`) signed the call.

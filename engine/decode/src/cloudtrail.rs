@@ -252,7 +252,8 @@ fn decode_at_depth(
         },
     };
     let invoked_by = record.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
-    let identity = identity_of(record.user_identity.as_ref(), &account);
+    let mut identity = identity_of(record.user_identity.as_ref(), &account);
+    identity.runtime = record.user_agent.as_deref().and_then(runtime_of);
     Ok(Decoded {
         event: Event {
             time,
@@ -293,6 +294,13 @@ fn decode_at_depth(
         },
         notes,
     })
+}
+
+/// The `exec-env/…` token AWS SDKs add inside managed runtimes (Lambda, ECS, CodeBuild).
+fn runtime_of(user_agent: &str) -> Option<String> {
+    let start = user_agent.find("exec-env/")? + "exec-env/".len();
+    let token = user_agent[start..].split(|c: char| c.is_whitespace() || c == ')').next()?;
+    (!token.is_empty()).then(|| token.to_string())
 }
 
 fn owned(t: &Text<'_>) -> String {
@@ -493,6 +501,19 @@ mod tests {
         assert_eq!(d.event.action, "CreateUser");
         assert!(d.event.raw.text().starts_with("{\"eventTime\""));
         assert!(d.event.identity.uses_long_lived_key());
+    }
+
+    #[test]
+    fn managed_runtimes_are_read_from_the_user_agent() {
+        assert_eq!(
+            runtime_of("Boto3/1.34 md/Botocore exec-env/AWS_Lambda_python3.12 cfg/x").as_deref(),
+            Some("AWS_Lambda_python3.12")
+        );
+        assert_eq!(
+            runtime_of("aws-sdk-go/1.0 (go1.21; linux; amd64) exec-env/AWS_ECS_FARGATE").as_deref(),
+            Some("AWS_ECS_FARGATE")
+        );
+        assert_eq!(runtime_of("aws-cli/2.15"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Human or non-human: the classification every alert carries, with its reason.
 //!
 //! Signals, strongest first: explicit configuration; AWS services; sessions created by AWS
-//! services or EC2 instance profiles; web identity (OIDC) federation; configured name
+//! services or EC2 instance profiles; calls from a managed runtime (Lambda, ECS: the SDK's
+//! `exec-env/…` user-agent token); web identity (OIDC) federation; configured name
 //! patterns; SSO/SAML sessions (human); IAM users (human once seen signing in to the console,
 //! non-human while they only use long-lived access keys); root (human).
 
@@ -101,6 +102,9 @@ impl Classifier {
             if id.name.starts_with("AWSServiceRoleFor") {
                 return (true, "service-linked role used by an AWS service".to_string());
             }
+        }
+        if let Some(runtime) = &id.runtime {
+            return (true, format!("managed workload runtime {runtime} (exec-env in the user agent)"));
         }
         if id.web_identity {
             return (true, "web identity (OIDC) federation: Kubernetes service account or CI workload".to_string());
