@@ -57,20 +57,35 @@ fn demo_tells_the_leaked_key_story() {
     let report = replay(&opts, pack, config.engine_config().expect("engine config"), &mut std::io::sink())
         .expect("demo replays");
     let of = |rule: &str| report.alerts.iter().filter(|a| a.rule_id == rule).collect::<Vec<_>>();
+    // The leaked key first shows up at night, from a new country and network...
+    for rule in ["nhi-new-country", "nhi-new-asn", "nhi-off-hours"] {
+        let alerts = of(rule);
+        assert_eq!(alerts.len(), 1, "{rule}: {alerts:#?}");
+        assert_eq!(alerts[0].time.to_rfc3339(), "2026-03-14T02:47:12+00:00", "{rule}");
+    }
+    assert_eq!(of("nhi-new-country")[0].context["new_value"], "NL");
+    let usual = of("nhi-off-hours")[0].context["baseline"]["usual_hours"].as_str().unwrap_or_default().to_string();
+    assert_eq!(usual, "Mon–Fri, 08–18 UTC");
+    // ...then enumerates, plants a backdoor admin and shares a snapshot with an outsider.
     for rule in [
         "aws-discovery-burst-after-caller-identity",
         "aws-iam-user-created-by-nhi",
         "aws-admin-policy-attached",
         "aws-access-key-created-for-another-user",
         "aws-login-profile-for-another-user",
+        "iam-backdoor-user-sequence",
         "aws-snapshot-shared-external",
     ] {
         let alerts = of(rule);
         assert_eq!(alerts.len(), 1, "{rule}: {alerts:#?}");
-        assert_eq!(alerts[0].identity.name, "svc_ci_deployer", "{rule}");
-        assert!(alerts[0].identity.nhi, "{rule}");
     }
-    // The nightly in-org snapshot shares of the backup role do not alert.
+    // Every alert is about the leaked key: the nightly in-org backups, the CI role, the app
+    // servers and the people raise nothing, and the onboarding bot is silenced by the config.
+    for a in &report.alerts {
+        assert_eq!(a.identity.name, "svc_ci_deployer", "{} on {}", a.rule_id, a.identity.id);
+        assert!(a.identity.nhi);
+    }
+    assert_eq!(report.summary.engine.config_suppressed_total(), 6);
     let share = &of("aws-snapshot-shared-external")[0];
     assert!(serde_json::to_string(&share.context).expect("json").contains("999988887777"));
 }

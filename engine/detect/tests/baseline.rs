@@ -130,7 +130,7 @@ fn off_hours_use_of_an_identity_alerts_with_its_usual_hours() {
     records.push(call(9000, "2026-03-28T02:47:00Z".parse().expect("time"), "1.0.0.7", "ListUsers", ""));
     let alerts = run_with(rule(block), EngineConfig::default(), &records).0;
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
-    assert_eq!(alerts[0].context["baseline"]["usual_hours"], "Mon–Fri 09–17 UTC");
+    assert_eq!(alerts[0].context["baseline"]["usual_hours"], "Mon–Fri, 09–17 UTC");
     assert_eq!(alerts[0].context["hour"], "Sat 02:00 UTC");
 }
 

@@ -62,13 +62,19 @@ fn history() -> Vec<String> {
         if who == "svc_c" && (250..420).contains(&i) {
             continue;
         }
-        let t = t0 + Duration::hours(i / 6 * 4) + Duration::minutes(i % 6 * 9);
+        // Thirty calls a day between 08:00 and 17:00.
+        let t = t0 + Duration::days(i / 30) + Duration::minutes(i % 30 * 18);
         let action = if i % 97 == 0 { "DeleteBucket" } else { actions[(i % 5) as usize] };
         out.push(format!(
             r#"{{"eventTime":"{}","eventName":"{action}","eventID":"e{i:04}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/{who}","userName":"{who}","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"}}}}"#,
             t.format("%Y-%m-%dT%H:%M:%SZ")
         ));
     }
+    // One call at night after the baselines are mature.
+    out.push(format!(
+        r#"{{"eventTime":"2026-03-21T03:00:00Z","eventName":"GetObject","eventID":"night","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/svc_a","userName":"svc_a","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"}}}}"#
+    ));
+    out.sort_by(|a, b| a[14..34].cmp(&b[14..34]));
     out
 }
 

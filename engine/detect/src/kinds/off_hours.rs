@@ -59,33 +59,42 @@ impl HourProfile {
         smoothed / total * HOURS_PER_WEEK as f64
     }
 
-    /// The usual hours in words: `Mon–Fri 08–18 UTC`.
+    /// The usual days and hours in words: `Mon–Fri, 08–18 UTC`. Days and hours of the day are
+    /// read separately (each counts if it has at least a tenth of the busiest one's activity),
+    /// which stays readable when the week's buckets are sparse.
     fn usual_hours(&self) -> String {
-        let max = self.hours.iter().copied().fold(0.0f32, f32::max);
-        if max <= 0.0 {
+        let mut days = [0f32; 7];
+        let mut hours = [0f32; 24];
+        for (i, v) in self.hours.iter().enumerate() {
+            days[i / 24] += v;
+            hours[i % 24] += v;
+        }
+        let busiest = |xs: &[f32]| xs.iter().copied().fold(0.0f32, f32::max);
+        let (max_day, max_hour) = (busiest(&days), busiest(&hours));
+        if max_day <= 0.0 {
             return "none yet".to_string();
         }
-        let per_day: Vec<String> = (0..7)
-            .map(|d| {
-                let active: Vec<usize> = (0..24).filter(|h| self.hours[d * 24 + h] >= max * 0.1).collect();
-                hour_ranges(&active)
-            })
-            .collect();
-        let mut parts = Vec::new();
-        let mut d = 0;
-        while d < 7 {
-            let mut end = d;
-            while end + 1 < 7 && per_day[end + 1] == per_day[d] {
-                end += 1;
-            }
-            if !per_day[d].is_empty() {
-                let days = if end == d { DAYS[d].to_string() } else { format!("{}–{}", DAYS[d], DAYS[end]) };
-                parts.push(format!("{days} {} UTC", per_day[d]));
-            }
-            d = end + 1;
-        }
-        parts.join("; ")
+        let active_days: Vec<usize> = (0..7).filter(|d| days[*d] >= max_day * 0.1).collect();
+        let active_hours: Vec<usize> = (0..24).filter(|h| hours[*h] >= max_hour * 0.1).collect();
+        format!("{}, {} UTC", day_ranges(&active_days), hour_ranges(&active_hours))
     }
+}
+
+/// `[0, 1, 2, 3, 4, 6]` → `Mon–Fri, Sun`.
+fn day_ranges(days: &[usize]) -> String {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < days.len() {
+        let start = days[i];
+        let mut end = start;
+        while i + 1 < days.len() && days[i + 1] == end + 1 {
+            i += 1;
+            end = days[i];
+        }
+        out.push(if end == start { DAYS[start].to_string() } else { format!("{}–{}", DAYS[start], DAYS[end]) });
+        i += 1;
+    }
+    out.join(", ")
 }
 
 /// `[8, 9, 10, 14]` → `08–11, 14–15`.
@@ -175,8 +184,9 @@ mod tests {
                 p.total += 10.0;
             }
         }
-        p.hours[5 * 24 + 2] = 5.0;
-        assert_eq!(p.usual_hours(), "Mon–Fri 08–18 UTC; Sat 02–03 UTC");
+        assert_eq!(p.usual_hours(), "Mon–Fri, 08–18 UTC");
+        p.hours[6 * 24 + 2] = 50.0;
+        assert_eq!(p.usual_hours(), "Mon–Fri, Sun, 02–03, 08–18 UTC");
         assert_eq!(hour_ranges(&[8, 9, 10, 14]), "08–11, 14–15");
     }
 }
