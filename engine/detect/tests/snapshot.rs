@@ -71,9 +71,10 @@ fn history() -> Vec<String> {
         ));
     }
     // One call at night after the baselines are mature.
-    out.push(format!(
-        r#"{{"eventTime":"2026-03-21T03:00:00Z","eventName":"GetObject","eventID":"night","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/svc_a","userName":"svc_a","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"}}}}"#
-    ));
+    out.push(
+        r#"{"eventTime":"2026-03-21T03:00:00Z","eventName":"GetObject","eventID":"night","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/svc_a","userName":"svc_a","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"}}"#
+            .to_string(),
+    );
     out.sort_by(|a, b| a[14..34].cmp(&b[14..34]));
     out
 }
