@@ -267,8 +267,8 @@ pub struct NewValueSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OffHoursSpec {
-    /// Alert when the hour's activity, smoothed over its neighbours and relative to an average
-    /// hour of the group (1.0 = an even spread over the week), is below this (default 0.1).
+    /// Alert when the day's or the hour's activity, relative to an average day or hour of the
+    /// group (1.0; hours smoothed over their neighbours), is below this (default 0.1).
     #[serde(default)]
     pub threshold: Option<f64>,
     /// Baseline age required (default 14d); younger groups fall back to the organisation's
