@@ -11,9 +11,10 @@ use nhiwatch_generator::{OrgSpec, org_records};
 use std::sync::Arc;
 use std::time::Instant;
 
-// The same allocator as the `nhiwatch` binary, so the figures are the product's.
+// The same allocator as the `nhiwatch` binary, so the figures are the product's, wrapped in a
+// counter so the memory held by baselines is measured exactly (live bytes, not resident pages).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: cap::Cap<mimalloc::MiMalloc> = cap::Cap::new(mimalloc::MiMalloc, usize::MAX);
 
 fn main() {
     let events = env_count("NHIWATCH_BENCH_EVENTS", 1_000_000);
@@ -27,6 +28,10 @@ fn main() {
             .unwrap_or_default(),
         days: 30,
     };
+    // Measured first, on a fresh heap, so freed buffers of the later phases cannot hide growth.
+    let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).unwrap_or_default());
+    state_per_identity(&pack, identities);
+
     let t = Instant::now();
     let mut input = Vec::with_capacity(events * 900);
     for r in org_records(&spec) {
@@ -52,7 +57,6 @@ fn main() {
     println!("decode-only: {decoded_n} events in {decode_secs:.2}s = {decode_rate:.0} events/s");
 
     // Full pack: decode, order, evaluate.
-    let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).unwrap_or_default());
     let t = Instant::now();
     let mut decoded = decode_owned(input, &file, &opts);
     decoded.events.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
@@ -73,18 +77,18 @@ fn main() {
     );
     println!("ratio full/decode: {:.2}", full_rate / decode_rate);
     drop(engine);
-    state_per_identity(&pack, identities);
     if let Some(kib) = peak_rss_kib() {
         println!("peak memory: {:.0} MiB", kib as f64 / 1024.0);
     }
 }
 
 /// Memory held per identity once its baselines exist: `identities` NHIs each make 20 calls
-/// over three days (from two networks, two actions), then the resident-memory growth is divided
-/// by the identities tracked.
+/// over three days (from two networks, two actions), then the heap bytes still allocated
+/// (all the engine holds: classification, baselines, de-duplication) are divided by the
+/// identities.
 fn state_per_identity(pack: &Arc<nhiwatch_rules::RulePack>, identities: usize) {
     use nhiwatch_decode::decode_record;
-    let Some(before) = current_rss_kib() else { return };
+    let before = GLOBAL.allocated();
     let mut engine = Engine::new(pack.clone(), EngineConfig::default());
     let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").map(|t| t.timestamp()).unwrap_or(0);
     for round in 0..20i64 {
@@ -104,19 +108,11 @@ fn state_per_identity(pack: &Arc<nhiwatch_rules::RulePack>, identities: usize) {
         }
     }
     engine.finish();
-    let Some(after) = current_rss_kib() else { return };
-    let groups = engine.groups_tracked().max(1);
+    let live = GLOBAL.allocated().saturating_sub(before) as f64;
     println!(
-        "state: {groups} identities with baselines, {:.0} bytes each (resident memory growth)",
-        (after.saturating_sub(before) * 1024) as f64 / groups as f64
+        "state: {} identities, {} baseline groups: {:.0} bytes of engine state per identity",
+        identities,
+        engine.groups_tracked(),
+        live / identities.max(1) as f64
     );
-}
-
-fn current_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
 }

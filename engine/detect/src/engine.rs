@@ -8,13 +8,13 @@
 //! read from any transport gives the same alerts. An event older than the watermark when it
 //! arrives is late: it is counted and evaluated at once (a late `CreateUser` still alerts).
 
+use crate::bounded::BoundedLru;
 use crate::classify::{Classifier, Signals};
 use crate::kinds::{self, Finding};
 use crate::state::{DEFAULT_MAX_GROUPS, RuleState, StateStore};
 use crate::stats::EngineStats;
 use crate::suppress::Suppression;
 use chrono::{Datelike, Duration, Timelike};
-use lru::LruCache;
 use nhiwatch_core::alert::{AlertIdentity, Evidence};
 use nhiwatch_core::geo::{GeoInfo, GeoResolver, is_public_place};
 use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath};
@@ -24,7 +24,6 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::fmt;
 use std::net::IpAddr;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 /// Default allowed lateness: CloudTrail delivers events up to about 15 minutes late.
@@ -196,20 +195,16 @@ pub struct Engine {
     pub(crate) seq: u64,
     pub(crate) max_time: Option<EventTime>,
     pub(crate) watermark: Option<EventTime>,
-    pub(crate) identities: LruCache<Box<str>, IdentityState>,
+    pub(crate) identities: BoundedLru<Box<str>, IdentityState>,
     pub(crate) state: StateStore,
-    pub(crate) dedup: LruCache<(u16, Box<str>), EventTime>,
-    geo_cache: LruCache<IpAddr, Option<Arc<GeoInfo>>>,
+    pub(crate) dedup: BoundedLru<(u16, Box<str>), EventTime>,
+    geo_cache: BoundedLru<IpAddr, Option<Arc<GeoInfo>>>,
     /// Group-key namespaces: rules with the same `group_by` share one.
     group_spaces: Vec<u16>,
     pub(crate) stats: EngineStats,
     candidates: Vec<usize>,
     /// Group keys of the event being evaluated, by namespace.
     key_cache: Vec<(u16, Option<Arc<str>>)>,
-}
-
-fn cap(n: usize) -> NonZeroUsize {
-    NonZeroUsize::new(n.max(1)).unwrap_or(NonZeroUsize::MIN)
 }
 
 impl Engine {
@@ -236,10 +231,10 @@ impl Engine {
             seq: 0,
             max_time: None,
             watermark: None,
-            identities: LruCache::new(cap(max_groups)),
+            identities: BoundedLru::new(max_groups),
             state: StateStore::new(max_groups),
-            dedup: LruCache::new(cap(max_groups)),
-            geo_cache: LruCache::new(cap(GEO_CACHE_ENTRIES)),
+            dedup: BoundedLru::new(max_groups),
+            geo_cache: BoundedLru::new(GEO_CACHE_ENTRIES),
             group_spaces,
             stats,
             candidates: Vec::new(),
@@ -329,13 +324,13 @@ impl Engine {
             self.identities.iter().filter(|(_, s)| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
         self.stats.identities_human = self.identities.len() as u64 - self.stats.identities_nhi;
         self.stats.groups_tracked = self.state.len() as u64;
-        self.stats.state_evictions_total = self.state.evictions_total;
+        self.stats.state_evictions_total = self.state.evictions_total();
     }
 
     fn classify(&mut self, event: &mut Event) {
         let key = event.identity.key.as_str();
         if !self.identities.contains(key) {
-            self.identities.push(key.into(), IdentityState::default());
+            self.identities.put(key.into(), IdentityState::default());
         }
         let Some(state) = self.identities.get_mut(key) else { return };
         if event.action == "ConsoleLogin" && !state.signals.console_login {
@@ -405,7 +400,7 @@ impl Engine {
             }
             let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
             let now = event.time;
-            let fresh = || RuleState::Threshold(Default::default());
+            let fresh = || RuleState::Threshold(Box::default());
             let st = match (is_start, t.after.is_some()) {
                 (true, _) | (false, false) => self.state.get_or_insert(&group, slot, fresh),
                 (false, true) => self.state.get_mut(&group, slot)?,
@@ -430,7 +425,7 @@ impl Engine {
             let starts = seq.steps[0].condition.matches(&subject);
             let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
             let st = if starts {
-                self.state.get_or_insert(&group, slot, || RuleState::Sequence(Default::default()))
+                self.state.get_or_insert(&group, slot, || RuleState::Sequence(Box::default()))
             } else {
                 self.state.get_mut(&group, slot)?
             };
@@ -467,22 +462,22 @@ impl Engine {
             RuleKind::OffHours(oh) => {
                 let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
                 let business = self.config.business_hours;
-                let st = self
-                    .state
-                    .get_or_insert(&group, slot, || RuleState::OffHours(kinds::off_hours::HourProfile::new(now)));
+                let st = self.state.get_or_insert(&group, slot, || {
+                    RuleState::OffHours(Box::new(kinds::off_hours::HourProfile::new(now)))
+                });
                 let RuleState::OffHours(p) = st else { return None };
                 kinds::off_hours::observe(oh, p, event, business.as_ref())
             }
             RuleKind::Spike(s) => {
                 let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
-                let st = self.state.get_or_insert(&group, slot, || RuleState::Spike(Default::default()));
+                let st = self.state.get_or_insert(&group, slot, || RuleState::Spike(Box::default()));
                 let RuleState::Spike(p) = st else { return None };
                 kinds::spike::observe(s, p, event)
             }
             RuleKind::ImpossibleTravel(t) => {
                 event.geo.as_ref()?.location?;
                 let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
-                let st = self.state.get_or_insert(&group, slot, || RuleState::Travel(Default::default()));
+                let st = self.state.get_or_insert(&group, slot, || RuleState::Travel(Box::default()));
                 let RuleState::Travel(p) = st else { return None };
                 kinds::travel::observe(t, p, event)
             }

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bounded;
 pub mod classify;
 pub mod engine;
 pub mod kinds;

@@ -117,7 +117,7 @@ impl Engine {
                 .into_iter()
                 .map(|p| PendingRecord { raw: p.event.raw.text().to_string(), offset: p.event.offset.clone() })
                 .collect(),
-            state_evictions_total: self.state.evictions_total,
+            state_evictions_total: self.state.evictions_total(),
         }
     }
 
@@ -159,11 +159,11 @@ impl Engine {
             }
         }
         engine.state.import(groups);
-        engine.state.evictions_total = snapshot.state_evictions_total;
+        engine.state.set_evictions_total(snapshot.state_evictions_total);
         for (key, console_login) in snapshot.identities {
             let mut s = IdentityState::default();
             s.signals.console_login = console_login;
-            engine.identities.push(key.into_boxed_str(), s);
+            engine.identities.put(key.into_boxed_str(), s);
         }
         for (old, key, t) in snapshot.dedup {
             if let Some(Some(new)) = rule_map.get(old as usize) {

@@ -5,32 +5,34 @@
 //! full the least recently active group is evicted and counted: its baselines start over if it
 //! returns, which can only delay an alert (a fresh baseline is learning), never invent one.
 
+use crate::bounded::BoundedLru;
 use crate::kinds::{
     dormant::DormantState, new_value::ValueSet, off_hours::HourProfile, sequence::Partials, spike::SpikeState,
     threshold::WindowState, travel::LastFix,
 };
-use lru::LruCache;
 use serde::{Deserialize, Serialize};
-use std::num::NonZeroUsize;
 
 /// Default cap on groups held (about 1–2 KiB each when idle).
 pub const DEFAULT_MAX_GROUPS: usize = 1_000_000;
 
 /// The state one rule keeps for one group.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Large states are boxed so every entry costs only what its own kind needs (an enum is as
+/// large as its largest variant).
 pub enum RuleState {
     /// Sliding window of a threshold rule.
-    Threshold(WindowState),
+    Threshold(Box<WindowState>),
     /// Values seen.
     NewValue(ValueSet),
-    /// Hour-of-week activity.
-    OffHours(HourProfile),
+    /// Day and hour activity.
+    OffHours(Box<HourProfile>),
     /// Volume history.
-    Spike(SpikeState),
+    Spike(Box<SpikeState>),
     /// Last located event.
-    Travel(LastFix),
+    Travel(Box<LastFix>),
     /// Sequences in progress.
-    Sequence(Partials),
+    Sequence(Box<Partials>),
     /// Last activity.
     Dormant(DormantState),
 }
@@ -60,16 +62,13 @@ pub struct GroupState {
 /// The bounded store.
 #[derive(Debug)]
 pub struct StateStore {
-    groups: LruCache<Box<str>, GroupState>,
-    /// Groups evicted because the store was full.
-    pub evictions_total: u64,
+    groups: BoundedLru<Box<str>, GroupState>,
 }
 
 impl StateStore {
     /// A store holding at most `max_groups` groups.
     pub fn new(max_groups: usize) -> Self {
-        let cap = NonZeroUsize::new(max_groups.max(1)).unwrap_or(NonZeroUsize::MIN);
-        Self { groups: LruCache::new(cap), evictions_total: 0 }
+        Self { groups: BoundedLru::new(max_groups) }
     }
 
     /// Groups held.
@@ -100,10 +99,17 @@ impl StateStore {
     }
 
     fn insert_group(&mut self, key: Box<str>, state: GroupState) {
-        if !self.groups.contains(&key) && self.groups.len() == self.groups.cap().get() {
-            self.evictions_total += 1;
-        }
-        self.groups.push(key, state);
+        self.groups.put(key, state);
+    }
+
+    /// Groups evicted because the store was full.
+    pub fn evictions_total(&self) -> u64 {
+        self.groups.evictions_total
+    }
+
+    /// Sets the eviction count (restoring a snapshot).
+    pub fn set_evictions_total(&mut self, n: u64) {
+        self.groups.evictions_total = n;
     }
 
     /// The state of `rule` for `group`, if any, without creating it (still marks it active).

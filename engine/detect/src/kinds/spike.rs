@@ -111,13 +111,15 @@ pub fn observe(s: &Spike, st: &mut SpikeState, event: &Event) -> Option<Finding>
     }
     st.current += amount(s, event);
     st.events += 1;
-    if st.evidence.len() < MAX_EVIDENCE {
-        st.evidence.push(Evidence::from_event(event));
-    }
     if st.alerted || st.active_buckets < s.min_buckets {
         return None;
     }
     let usual = st.percentile(s.percentile);
+    // Evidence is kept only once the bucket is above the usual level: an ordinary hour, the
+    // state of almost every identity, holds no copies of events.
+    if st.current > usual && st.evidence.len() < MAX_EVIDENCE {
+        st.evidence.push(Evidence::from_event(event));
+    }
     let limit = (usual * s.factor).max(s.floor);
     if st.current <= limit {
         return None;
