@@ -1,10 +1,16 @@
 //! User agents that the generated identities send, as they appear in real CloudTrail records.
 //!
-//! Shared by the demo and the synthetic organisation so both speak the same versions. The
-//! attacker's agent is public (`demo::ATTACKER_USER_AGENT`) and lives with the story.
+//! Shared by the demo, the story organisation and the synthetic organisation so all speak the
+//! same versions. The attacker's agent is public (`demo::ATTACKER_USER_AGENT`) and lives with
+//! the demo.
 
 /// AWS CLI v2 on a GitHub-hosted Ubuntu runner; the CLI appends ` command/<service>.<op>`.
 pub(crate) const AWS_CLI: &str = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off";
+/// [`AWS_CLI`] running `command` (`<service>.<operation>`, as in `s3.cp`).
+pub(crate) fn aws_cli_command(command: &str) -> String {
+    format!("{AWS_CLI} command/{command}")
+}
+
 /// [`AWS_CLI`] copying to S3.
 pub(crate) const AWS_CLI_S3_CP: &str =
     "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off command/s3.cp";
@@ -29,3 +35,5 @@ pub(crate) const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_1
 pub(crate) const EDGE_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36 Edg/122.0.0.0";
 /// Firefox on Ubuntu (console).
 pub(crate) const FIREFOX_LINUX: &str = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0";
+/// The browsers people use on the console.
+pub(crate) const BROWSERS: [&str; 3] = [CHROME_MAC, EDGE_WINDOWS, FIREFOX_LINUX];

@@ -1,5 +1,6 @@
-//! API calls that both the demo story and the synthetic organisation make, with their
-//! request and response shapes: S3 object access, SQS polling, `AssumeRole`, EBS snapshots.
+//! API calls that the demo, the story organisation and the synthetic organisation share, with
+//! their request and response shapes: S3 object access, SQS polling, the routine calls of
+//! workloads ([`Routine`]), `AssumeRole`, EBS snapshots, IAM user and role creation.
 //!
 //! Each function returns an [`ApiCall`] the caller may still adjust before `build`. Who calls
 //! and when is decided elsewhere.
@@ -9,7 +10,9 @@ use crate::rng::Rng;
 use serde_json::json;
 
 /// An S3 object data event (`GetObject`, `PutObject`, ...) on `bucket/key`, a bucket of the
-/// caller's account.
+/// caller's account, moving `bytes` (out for reads, in for writes) when the story's volumes
+/// matter, or else (`None`) a typical object of 600 B to 4 MB.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn s3_object<'a>(
     caller: &'a Caller,
     time: i64,
@@ -17,25 +20,10 @@ pub(crate) fn s3_object<'a>(
     region: &'a str,
     bucket: &str,
     key: &str,
+    bytes: Option<i64>,
     rng: &mut Rng,
 ) -> ApiCall<'a> {
-    let bytes = rng.range(600, 4_000_000);
-    s3_object_sized(caller, time, name, region, bucket, key, bytes, rng)
-}
-
-/// [`s3_object`] moving exactly `bytes` (out for reads, in for writes): for stories whose
-/// volumes matter.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn s3_object_sized<'a>(
-    caller: &'a Caller,
-    time: i64,
-    name: &'a str,
-    region: &'a str,
-    bucket: &str,
-    key: &str,
-    bytes: i64,
-    rng: &mut Rng,
-) -> ApiCall<'a> {
+    let bytes = bytes.unwrap_or_else(|| rng.range(600, 4_000_000));
     let (bytes_in, bytes_out) = if name == "PutObject" { (bytes, 0) } else { (0, bytes) };
     ApiCall::new(caller, time, "s3", name)
         .region(region)
@@ -79,6 +67,71 @@ pub(crate) fn sqs_receive<'a>(
             "type": "AWS::SQS::Queue",
             "ARN": format!("arn:aws:sqs:{region}:{account}:{queue}"),
         }]))
+}
+
+/// One of the routine calls a workload makes over and over, in the story organisation and in
+/// the synthetic organisation alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routine {
+    S3Get,
+    S3Put,
+    SqsReceive,
+    SqsSend,
+    SsmGetParameter,
+    KmsDecrypt,
+    GetSecretValue,
+    DynamoDescribeTable,
+    PutMetricData,
+}
+
+/// What a workload's routine calls touch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Workload<'a> {
+    /// Region of its calls.
+    pub(crate) region: &'a str,
+    /// The account of its queue (its own).
+    pub(crate) account: &'a str,
+    /// Its bucket, in the caller's account.
+    pub(crate) bucket: &'a str,
+    /// Its queue, whose name also names its parameter, secret, table and metrics namespace.
+    pub(crate) queue: &'a str,
+}
+
+/// One routine call of `action` by `workload`. S3 objects are keyed
+/// `<queue>/<partition>/<random>.json`; `partition` is asked for only by S3 calls, so that it
+/// may draw from `rng` without shifting the numbers of the other calls.
+pub(crate) fn routine_call<'a>(
+    action: Routine,
+    caller: &'a Caller,
+    time: i64,
+    workload: Workload<'a>,
+    partition: impl FnOnce(&mut Rng) -> String,
+    rng: &mut Rng,
+) -> ApiCall<'a> {
+    let Workload { region, account, bucket, queue } = workload;
+    let call = |service: &'a str, name: &'a str| ApiCall::new(caller, time, service, name).region(region);
+    match action {
+        Routine::S3Get | Routine::S3Put => {
+            let name = if action == Routine::S3Get { "GetObject" } else { "PutObject" };
+            let key = format!("{queue}/{}/{}.json", partition(rng), rng.hex(12));
+            s3_object(caller, time, name, region, bucket, &key, None, rng)
+        }
+        Routine::SqsReceive => sqs_receive(caller, time, region, account, queue),
+        Routine::SqsSend => call("sqs", "SendMessage").request(json!({
+            "queueUrl": format!("https://sqs.{region}.amazonaws.com/{account}/{queue}"),
+        })),
+        Routine::SsmGetParameter => {
+            call("ssm", "GetParameter").request(json!({"name": format!("/{queue}/config"), "withDecryption": true}))
+        }
+        Routine::KmsDecrypt => call("kms", "Decrypt").request(json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"})),
+        Routine::GetSecretValue => {
+            call("secretsmanager", "GetSecretValue").request(json!({"secretId": format!("{queue}/credentials")}))
+        }
+        Routine::DynamoDescribeTable => call("dynamodb", "DescribeTable").request(json!({"tableName": queue})),
+        Routine::PutMetricData => {
+            call("monitoring", "PutMetricData").request(json!({"namespace": format!("Custom/{queue}")}))
+        }
+    }
 }
 
 /// An STS `AssumeRole` (or `AssumeRoleWithWebIdentity` when `web` carries the subject and
@@ -171,4 +224,39 @@ pub(crate) fn share_snapshot<'a>(
             "createVolumePermission": {"add": {"items": [{"userId": share_with}]}},
         }))
         .response(json!({"requestId": rng.uuid(), "_return": true}))
+}
+
+/// IAM `CreateUser` of `user`, given unique id `user_id`, in the caller's account.
+pub(crate) fn create_user<'a>(caller: &'a Caller, time: i64, user: &str, user_id: &str) -> ApiCall<'a> {
+    ApiCall::new(caller, time, "iam", "CreateUser").request(json!({"userName": user})).response(json!({"user": {
+        "path": "/",
+        "userName": user,
+        "userId": user_id,
+        "arn": format!("arn:aws:iam::{}:user/{user}", caller.account),
+        "createDate": aws_display_time(time),
+    }}))
+}
+
+/// IAM `CreateAccessKey` handing out active key `key_id` to `user`.
+pub(crate) fn create_access_key<'a>(caller: &'a Caller, time: i64, user: &str, key_id: &str) -> ApiCall<'a> {
+    ApiCall::new(caller, time, "iam", "CreateAccessKey").request(json!({"userName": user})).response(json!({
+        "accessKey": {
+            "userName": user,
+            "accessKeyId": key_id,
+            "status": "Active",
+            "createDate": aws_display_time(time),
+        }
+    }))
+}
+
+/// IAM `CreateLoginProfile`: a console password for `user`, to be changed at first sign-in when
+/// `reset_required`.
+pub(crate) fn create_login_profile<'a>(caller: &'a Caller, time: i64, user: &str, reset_required: bool) -> ApiCall<'a> {
+    ApiCall::new(caller, time, "iam", "CreateLoginProfile")
+        .request(json!({"userName": user, "passwordResetRequired": reset_required}))
+        .response(json!({"loginProfile": {
+            "userName": user,
+            "createDate": aws_display_time(time),
+            "passwordResetRequired": reset_required,
+        }}))
 }

@@ -1,4 +1,5 @@
-//! CloudTrail record shapes: `userIdentity` blocks, one API call record, and the time formats
+//! CloudTrail record shapes: `userIdentity` blocks (and the IAM roles behind them, including
+//! the names IAM Identity Center gives its roles), one API call record, and the time formats
 //! CloudTrail uses.
 //!
 //! Everything here builds [`serde_json::Value`]s with CloudTrail's real field names (record
@@ -51,6 +52,18 @@ impl Role {
             principal_id: principal_id.to_owned(),
             arn: format!("arn:aws:iam::{account}:role{path}{name}"),
         }
+    }
+
+    /// An IAM Identity Center (SSO) role of a random permission set, as the SSO service names
+    /// it: `AWSReservedSSO_<permission set>_<16 hex digits>` under
+    /// `/aws-reserved/sso.amazonaws.com/`, with a random unique id.
+    pub(crate) fn random_sso(account: &str, rng: &mut Rng) -> Self {
+        const PERMISSION_SETS: [&str; 4] =
+            ["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "DeveloperAccess"];
+        let set = rng.pick(&PERMISSION_SETS);
+        let name = format!("AWSReservedSSO_{set}_{}", rng.hex(16));
+        let principal_id = rng.aws_id("AROA", 17);
+        Self::with_path(account, "/aws-reserved/sso.amazonaws.com/", &name, &principal_id)
     }
 
     /// The role ARN, with its path.
@@ -445,6 +458,11 @@ pub(crate) fn aws_display_time(secs: i64) -> String {
 pub(crate) fn weekday(secs: i64) -> u32 {
     // 1970-01-01 was a Thursday (3).
     ((secs.div_euclid(86_400) + 3).rem_euclid(7)) as u32
+}
+
+/// Monday to Friday.
+pub(crate) fn is_weekday(secs: i64) -> bool {
+    weekday(secs) < 5
 }
 
 /// Seconds since midnight UTC.

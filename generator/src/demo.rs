@@ -35,10 +35,13 @@
 //! one-week demo this one grew from.
 
 use crate::agents;
-use crate::calls::{assume_role, create_snapshot, s3_object, share_snapshot, sqs_receive};
+use crate::calls::{
+    assume_role, create_access_key, create_login_profile, create_snapshot, create_user, s3_object, share_snapshot,
+    sqs_receive,
+};
 use crate::cloudtrail::{
-    ApiCall, Caller, Federation, Role, aws_display_time, iam_user_identity, role_session_identity, second_of_day,
-    web_identity_user, weekday, ymd,
+    ApiCall, Caller, Federation, Role, aws_display_time, iam_user_identity, is_weekday, role_session_identity,
+    second_of_day, web_identity_user, weekday, ymd,
 };
 use crate::rng::Rng;
 use serde_json::{Value, json};
@@ -178,17 +181,9 @@ fn at(day: i64, hour: i64, minute: i64, second: i64) -> i64 {
     START + day * DAY + hour * HOUR + minute * 60 + second
 }
 
-fn is_weekday(time: i64) -> bool {
-    weekday(time) < 5
-}
-
 /// A GitHub-hosted runner address in 140.82.112.0/20.
 fn runner_ip(rng: &mut Rng) -> String {
     format!("140.82.{}.{}", 112 + rng.below(16), 1 + rng.below(254))
-}
-
-fn cli_agent(command: &str) -> String {
-    format!("{} command/{command}", agents::AWS_CLI)
 }
 
 /// Start times of `count` pipeline runs on `day`, between 08:00 and `last_start`, sorted.
@@ -218,10 +213,10 @@ fn ci_user_pipelines(story: &mut Story, mut rng: Rng) {
             let commit = rng.hex(7);
             let with_agent = |agent: &str| Caller::new(ci_user(), PROD_ACCOUNT, &ip, agent);
             let mut t = start;
-            let caller = with_agent(&cli_agent("sts.get-caller-identity"));
+            let caller = with_agent(&agents::aws_cli_command("sts.get-caller-identity"));
             story.push(t, ApiCall::new(&caller, t, "sts", "GetCallerIdentity"), &mut rng);
             t += rng.range(2, 6);
-            let caller = with_agent(&cli_agent("ecr.get-login-password"));
+            let caller = with_agent(&agents::aws_cli_command("ecr.get-login-password"));
             let call =
                 ApiCall::new(&caller, t, "ecr", "GetAuthorizationToken").response(json!({"authorizationData": [{
                     "proxyEndpoint": format!("https://{PROD_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"),
@@ -249,22 +244,22 @@ fn ci_user_pipelines(story: &mut Story, mut rng: Rng) {
                     "imageId": {"imageDigest": digest, "imageTag": commit},
                 }}));
             story.push(t, call, &mut rng);
-            let caller = with_agent(&cli_agent("s3.cp"));
+            let caller = with_agent(&agents::aws_cli_command("s3.cp"));
             for file in ["bundle.tar.gz", "manifest.json"].iter().take(rng.range(1, 2) as usize) {
                 t += rng.range(3, 15);
                 let key = format!("builds/{service}/{commit}/{file}");
-                let call = s3_object(&caller, t, "PutObject", REGION, ARTIFACT_BUCKET, &key, &mut rng);
+                let call = s3_object(&caller, t, "PutObject", REGION, ARTIFACT_BUCKET, &key, None, &mut rng);
                 story.push(t, call, &mut rng);
             }
             t += rng.range(2, 8);
             let stack = format!("northwind-{service}");
-            let caller = with_agent(&cli_agent("cloudformation.describe-stacks"));
+            let caller = with_agent(&agents::aws_cli_command("cloudformation.describe-stacks"));
             let call =
                 ApiCall::new(&caller, t, "cloudformation", "DescribeStacks").request(json!({"stackName": stack}));
             story.push(t, call, &mut rng);
             if rng.chance(0.4) {
                 t += rng.range(2, 6);
-                let caller = with_agent(&cli_agent("cloudformation.update-stack"));
+                let caller = with_agent(&agents::aws_cli_command("cloudformation.update-stack"));
                 let call = ApiCall::new(&caller, t, "cloudformation", "UpdateStack")
                     .request(json!({
                         "stackName": stack,
@@ -280,7 +275,7 @@ fn ci_user_pipelines(story: &mut Story, mut rng: Rng) {
                 story.push(t, call, &mut rng);
             }
             t += rng.range(2, 10);
-            let caller = with_agent(&cli_agent("ecs.update-service"));
+            let caller = with_agent(&agents::aws_cli_command("ecs.update-service"));
             let cluster = "northwind-prod";
             let call = ApiCall::new(&caller, t, "ecs", "UpdateService")
                 .request(json!({"cluster": cluster, "service": service, "forceNewDeployment": true}))
@@ -291,7 +286,7 @@ fn ci_user_pipelines(story: &mut Story, mut rng: Rng) {
                     "desiredCount": 3,
                 }}));
             story.push(t, call, &mut rng);
-            let caller = with_agent(&cli_agent("ecs.wait"));
+            let caller = with_agent(&agents::aws_cli_command("ecs.wait"));
             for _ in 0..rng.range(2, 4) {
                 t += rng.range(15, 40);
                 let call = ApiCall::new(&caller, t, "ecs", "DescribeServices")
@@ -342,7 +337,8 @@ fn oidc_pipelines(story: &mut Story, mut rng: Rng) {
                 false,
                 Federation::WebIdentity(GITHUB_OIDC_PROVIDER_ARN),
             );
-            let with_agent = |command: &str| Caller::new(identity.clone(), PROD_ACCOUNT, &ip, &cli_agent(command));
+            let with_agent =
+                |command: &str| Caller::new(identity.clone(), PROD_ACCOUNT, &ip, &agents::aws_cli_command(command));
             t += rng.range(2, 5);
             let caller = with_agent("sts.get-caller-identity");
             story.push(t, ApiCall::new(&caller, t, "sts", "GetCallerIdentity"), &mut rng);
@@ -350,7 +346,7 @@ fn oidc_pipelines(story: &mut Story, mut rng: Rng) {
             for _ in 0..rng.range(1, 3) {
                 t += rng.range(2, 20);
                 let key = format!("web/{}/assets-{}.js", rng.hex(7), rng.hex(8));
-                let call = s3_object(&caller, t, "PutObject", REGION, ARTIFACT_BUCKET, &key, &mut rng);
+                let call = s3_object(&caller, t, "PutObject", REGION, ARTIFACT_BUCKET, &key, None, &mut rng);
                 story.push(t, call, &mut rng);
             }
             t += rng.range(2, 8);
@@ -444,7 +440,7 @@ fn app_servers(story: &mut Story, mut rng: Rng) {
                 if rng.chance(0.35) {
                     let key = format!("catalog/{}.json", rng.pick(&["products", "prices", "feature-flags", "banners"]));
                     let bucket = format!("northwind-{env}-assets");
-                    let call = s3_object(&caller, t, "GetObject", instance.region, &bucket, &key, &mut rng);
+                    let call = s3_object(&caller, t, "GetObject", instance.region, &bucket, &key, None, &mut rng);
                     story.push(t, call, &mut rng);
                     t += rng.range(1, 5);
                 }
@@ -523,25 +519,11 @@ fn provisioning(story: &mut Story, mut rng: Rng) {
         let caller = Caller::new(identity, PROD_ACCOUNT, "3.80.96.14", agents::BOTO);
         let user = format!("new-hire-{hire}");
         let mut t = at(day, 9, 0, rng.range(1, 20));
-        let call = ApiCall::new(&caller, t, "iam", "CreateUser")
-            .request(json!({"userName": user, "tags": [{"key": "onboarding", "value": ymd(t)}]}))
-            .response(json!({"user": {
-                "path": "/",
-                "userName": user,
-                "userId": rng.aws_id("AIDA", 17),
-                "arn": format!("arn:aws:iam::{PROD_ACCOUNT}:user/{user}"),
-                "createDate": aws_display_time(t),
-            }}));
+        let call = create_user(&caller, t, &user, &rng.aws_id("AIDA", 17))
+            .request(json!({"userName": user, "tags": [{"key": "onboarding", "value": ymd(t)}]}));
         story.push(t, call, &mut rng);
         t += rng.range(1, 4);
-        let call = ApiCall::new(&caller, t, "iam", "CreateLoginProfile")
-            .request(json!({"userName": user, "passwordResetRequired": true}))
-            .response(json!({"loginProfile": {
-                "userName": user,
-                "createDate": aws_display_time(t),
-                "passwordResetRequired": true,
-            }}));
-        story.push(t, call, &mut rng);
+        story.push(t, create_login_profile(&caller, t, &user, true), &mut rng);
     }
 }
 
@@ -758,7 +740,6 @@ fn aws_services(story: &mut Story, mut rng: Rng) {
 /// The attack from [`ATTACK_TIMELINE`], with its request and response parameters.
 fn attack(story: &mut Story, mut rng: Rng) {
     let caller = Caller::new(ci_user(), PROD_ACCOUNT, ATTACKER_IP, ATTACKER_USER_AGENT);
-    let backdoor_arn = format!("arn:aws:iam::{PROD_ACCOUNT}:user/{BACKDOOR_USER}");
     for &(time, source, name, error) in ATTACK_TIMELINE {
         let t = parse_timeline_time(time);
         let service = source.trim_end_matches(".amazonaws.com");
@@ -781,30 +762,13 @@ fn attack(story: &mut Story, mut rng: Rng) {
             "ListSecrets" => call.request(json!({"maxResults": 100})),
             "ListFunctions20150331" => call.request(json!({"maxItems": 50})),
             "DescribeOrganization" => call,
-            "CreateUser" => call.request(json!({"userName": BACKDOOR_USER})).response(json!({"user": {
-                "path": "/",
-                "userName": BACKDOOR_USER,
-                "userId": BACKDOOR_USER_ID,
-                "arn": backdoor_arn,
-                "createDate": aws_display_time(t),
-            }})),
+            "CreateUser" => create_user(&caller, t, BACKDOOR_USER, BACKDOOR_USER_ID),
             "AttachUserPolicy" => call.request(json!({
                 "userName": BACKDOOR_USER,
                 "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess",
             })),
-            "CreateAccessKey" => call.request(json!({"userName": BACKDOOR_USER})).response(json!({"accessKey": {
-                "userName": BACKDOOR_USER,
-                "accessKeyId": BACKDOOR_ACCESS_KEY_ID,
-                "status": "Active",
-                "createDate": aws_display_time(t),
-            }})),
-            "CreateLoginProfile" => call
-                .request(json!({"userName": BACKDOOR_USER, "passwordResetRequired": false}))
-                .response(json!({"loginProfile": {
-                    "userName": BACKDOOR_USER,
-                    "createDate": aws_display_time(t),
-                    "passwordResetRequired": false,
-                }})),
+            "CreateAccessKey" => create_access_key(&caller, t, BACKDOOR_USER, BACKDOOR_ACCESS_KEY_ID),
+            "CreateLoginProfile" => create_login_profile(&caller, t, BACKDOOR_USER, false),
             "CreateSnapshot" => {
                 create_snapshot(&caller, t, REGION, ATTACK_VOLUME_ID, ATTACK_SNAPSHOT_ID, "backup", &mut rng)
             }

@@ -18,10 +18,8 @@
 //! snapshot with an account outside the organisation.
 
 use crate::agents;
-use crate::calls::{create_snapshot, s3_object, share_snapshot, sqs_receive};
-use crate::cloudtrail::{
-    ApiCall, Caller, Federation, Role, aws_display_time, iam_user_identity, role_session_identity, weekday,
-};
+use crate::calls::{Routine, Workload, create_access_key, create_snapshot, create_user, routine_call, share_snapshot};
+use crate::cloudtrail::{ApiCall, Caller, Federation, Role, iam_user_identity, is_weekday, role_session_identity};
 use crate::rng::{Rng, hash64};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -115,13 +113,8 @@ impl Kind {
 /// What an identity does. Each identity uses a few of the actions its kind allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
-    S3Get,
-    S3Put,
-    SqsReceive,
-    SqsSend,
-    SsmGetParameter,
-    KmsDecrypt,
-    GetSecretValue,
+    /// A workload's routine call, as in the story organisation.
+    Routine(Routine),
     GetCallerIdentity,
     EcrAuth,
     EcrPutImage,
@@ -129,11 +122,9 @@ enum Action {
     EcsDescribeServices,
     CfnDescribeStacks,
     EksDescribeCluster,
-    DynamoDescribeTable,
     Ec2DescribeInstances,
     Ec2DescribeSnapshots,
     Ec2CreateSnapshot,
-    PutMetricData,
     Route53ChangeRecords,
     IamListRoles,
     IamGetRole,
@@ -145,26 +136,26 @@ enum Action {
 }
 
 const INSTANCE_ACTIONS: &[Action] = &[
-    Action::SqsReceive,
-    Action::S3Get,
-    Action::SsmGetParameter,
-    Action::S3Put,
-    Action::KmsDecrypt,
-    Action::GetSecretValue,
-    Action::SqsSend,
-    Action::PutMetricData,
-    Action::DynamoDescribeTable,
+    Action::Routine(Routine::SqsReceive),
+    Action::Routine(Routine::S3Get),
+    Action::Routine(Routine::SsmGetParameter),
+    Action::Routine(Routine::S3Put),
+    Action::Routine(Routine::KmsDecrypt),
+    Action::Routine(Routine::GetSecretValue),
+    Action::Routine(Routine::SqsSend),
+    Action::Routine(Routine::PutMetricData),
+    Action::Routine(Routine::DynamoDescribeTable),
 ];
 const LAMBDA_ACTIONS: &[Action] = &[
-    Action::S3Get,
-    Action::S3Put,
-    Action::SqsSend,
-    Action::KmsDecrypt,
-    Action::GetSecretValue,
-    Action::DynamoDescribeTable,
+    Action::Routine(Routine::S3Get),
+    Action::Routine(Routine::S3Put),
+    Action::Routine(Routine::SqsSend),
+    Action::Routine(Routine::KmsDecrypt),
+    Action::Routine(Routine::GetSecretValue),
+    Action::Routine(Routine::DynamoDescribeTable),
     Action::Ec2DescribeSnapshots,
     Action::Ec2CreateSnapshot,
-    Action::SsmGetParameter,
+    Action::Routine(Routine::SsmGetParameter),
 ];
 const GITHUB_ACTIONS: &[Action] = &[
     Action::GetCallerIdentity,
@@ -173,21 +164,21 @@ const GITHUB_ACTIONS: &[Action] = &[
     Action::EcsUpdateService,
     Action::EcsDescribeServices,
     Action::CfnDescribeStacks,
-    Action::S3Put,
+    Action::Routine(Routine::S3Put),
 ];
 const EKS_ACTIONS: &[Action] = &[
-    Action::S3Get,
-    Action::SqsReceive,
-    Action::GetSecretValue,
+    Action::Routine(Routine::S3Get),
+    Action::Routine(Routine::SqsReceive),
+    Action::Routine(Routine::GetSecretValue),
     Action::EksDescribeCluster,
-    Action::KmsDecrypt,
-    Action::S3Put,
+    Action::Routine(Routine::KmsDecrypt),
+    Action::Routine(Routine::S3Put),
 ];
 const USER_ACTIONS: &[Action] = &[
-    Action::S3Put,
-    Action::S3Get,
+    Action::Routine(Routine::S3Put),
+    Action::Routine(Routine::S3Get),
     Action::GetCallerIdentity,
-    Action::PutMetricData,
+    Action::Routine(Routine::PutMetricData),
     Action::EcrAuth,
     Action::Route53ChangeRecords,
     Action::Ec2DescribeInstances,
@@ -223,11 +214,8 @@ const WORKLOADS: [&str; 16] = [
     "catalog",
     "analytics",
 ];
-const PERMISSION_SETS: [&str; 4] = ["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "DeveloperAccess"];
 const FIRST_NAMES: [&str; 12] =
     ["ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo", "kofi", "lena"];
-
-const BROWSER_AGENTS: [&str; 3] = [agents::CHROME_MAC, agents::EDGE_WINDOWS, agents::FIREFOX_LINUX];
 
 /// One identity of the organisation.
 #[derive(Debug)]
@@ -457,7 +445,7 @@ impl ExactSizeIterator for OrgRecords {}
 /// Weekdays 07:00–19:00 UTC, when people act.
 fn is_office_hours(time: i64) -> bool {
     let hour = time.rem_euclid(86_400) / 3600;
-    weekday(time) < 5 && (7..19).contains(&hour)
+    is_weekday(time) && (7..19).contains(&hour)
 }
 
 /// `0..n` in a random order (Fisher–Yates).
@@ -497,7 +485,7 @@ fn new_member(index: usize, accounts: &[String], rng: &mut Rng) -> Member {
         }
         Kind::Person => {
             let first = rng.pick(&FIRST_NAMES);
-            (format!("{first}.{index}@example.com"), *rng.pick(&BROWSER_AGENTS), PERSON_ACTIONS)
+            (format!("{first}.{index}@example.com"), *rng.pick(&agents::BROWSERS), PERSON_ACTIONS)
         }
     };
     let wanted = rng.range(2, 6) as usize;
@@ -513,12 +501,7 @@ fn new_member(index: usize, accounts: &[String], rng: &mut Rng) -> Member {
     }
     let role = match kind {
         Kind::ServiceUser => None,
-        Kind::Person => {
-            let set = rng.pick(&PERMISSION_SETS);
-            let role_name = format!("AWSReservedSSO_{set}_{}", rng.hex(16));
-            let id = rng.aws_id("AROA", 17);
-            Some(Role::with_path(&account, "/aws-reserved/sso.amazonaws.com/", &role_name, &id))
-        }
+        Kind::Person => Some(Role::random_sso(&account, rng)),
         Kind::InstanceProfile | Kind::Lambda | Kind::GitHubOidc | Kind::EksIrsa => {
             Some(Role::new(&account, &format!("{name}-role"), &rng.aws_id("AROA", 17)))
         }
@@ -597,12 +580,10 @@ fn aws_ip(seed: u64) -> String {
 fn action_is_read(action: Action) -> bool {
     !matches!(
         action,
-        Action::S3Put
-            | Action::SqsSend
+        Action::Routine(Routine::S3Put | Routine::SqsSend | Routine::PutMetricData)
             | Action::EcrPutImage
             | Action::EcsUpdateService
             | Action::Ec2CreateSnapshot
-            | Action::PutMetricData
             | Action::Route53ChangeRecords
             | Action::Ec2StartInstances
     )
@@ -614,20 +595,10 @@ fn normal_call<'a>(action: Action, caller: &'a Caller, member: &'a Member, time:
     let account = &member.account;
     let call = |service: &'a str, name: &'a str| ApiCall::new(caller, time, service, name).region(region);
     match action {
-        Action::S3Get | Action::S3Put => {
-            let name = if action == Action::S3Get { "GetObject" } else { "PutObject" };
-            let key = format!("{}/{}/{}.json", member.queue, rng.below(10_000), rng.hex(12));
-            s3_object(caller, time, name, region, &member.bucket, &key, rng)
+        Action::Routine(routine) => {
+            let workload = Workload { region, account, bucket: &member.bucket, queue: &member.queue };
+            routine_call(routine, caller, time, workload, |rng| rng.below(10_000).to_string(), rng)
         }
-        Action::SqsReceive => sqs_receive(caller, time, region, account, &member.queue),
-        Action::SqsSend => call("sqs", "SendMessage").request(json!({
-            "queueUrl": format!("https://sqs.{region}.amazonaws.com/{account}/{}", member.queue),
-        })),
-        Action::SsmGetParameter => call("ssm", "GetParameter")
-            .request(json!({"name": format!("/{}/config", member.queue), "withDecryption": true})),
-        Action::KmsDecrypt => call("kms", "Decrypt").request(json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"})),
-        Action::GetSecretValue => call("secretsmanager", "GetSecretValue")
-            .request(json!({"secretId": format!("{}/credentials", member.queue)})),
         Action::GetCallerIdentity => call("sts", "GetCallerIdentity"),
         Action::EcrAuth => call("ecr", "GetAuthorizationToken"),
         Action::EcrPutImage => call("ecr", "PutImage").request(json!({
@@ -643,7 +614,6 @@ fn normal_call<'a>(action: Action, caller: &'a Caller, member: &'a Member, time:
             call("cloudformation", "DescribeStacks").request(json!({"stackName": member.queue}))
         }
         Action::EksDescribeCluster => call("eks", "DescribeCluster").request(json!({"name": "main"})),
-        Action::DynamoDescribeTable => call("dynamodb", "DescribeTable").request(json!({"tableName": member.queue})),
         Action::Ec2DescribeInstances => {
             call("ec2", "DescribeInstances").request(json!({"maxResults": 1000, "filterSet": {}}))
         }
@@ -654,9 +624,6 @@ fn normal_call<'a>(action: Action, caller: &'a Caller, member: &'a Member, time:
             let volume = format!("vol-0{}", rng.hex(16));
             let snapshot = format!("snap-0{}", rng.hex(16));
             create_snapshot(caller, time, region, &volume, &snapshot, "scheduled backup", rng)
-        }
-        Action::PutMetricData => {
-            call("monitoring", "PutMetricData").request(json!({"namespace": format!("Custom/{}", member.queue)}))
         }
         Action::Route53ChangeRecords => call("route53", "ChangeResourceRecordSets").request(json!({
             "hostedZoneId": format!("Z{}", rng.upper_hex(13)),
@@ -690,21 +657,9 @@ fn attack_call<'a>(
     match round % 3 {
         0 => {
             let user = format!("svc-{}", rng.hex(6));
-            let account = caller.account.clone();
-            ApiCall::new(caller, time, "iam", "CreateUser").request(json!({"userName": user})).response(
-                json!({"user": {
-                    "path": "/", "userName": user, "userId": rng.aws_id("AIDA", 17),
-                    "arn": format!("arn:aws:iam::{account}:user/{user}"),
-                    "createDate": aws_display_time(time),
-                }}),
-            )
+            create_user(caller, time, &user, &rng.aws_id("AIDA", 17))
         }
-        1 => ApiCall::new(caller, time, "iam", "CreateAccessKey").request(json!({"userName": victim})).response(
-            json!({"accessKey": {
-                "userName": victim, "accessKeyId": rng.aws_id("AKIA", 16), "status": "Active",
-                "createDate": aws_display_time(time),
-            }}),
-        ),
+        1 => create_access_key(caller, time, victim, &rng.aws_id("AKIA", 16)),
         _ => {
             let snapshot = format!("snap-0{}", rng.hex(16));
             let external = *rng.pick(&EXTERNAL_ACCOUNTS);

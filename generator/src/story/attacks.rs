@@ -10,8 +10,8 @@
 use super::habits::{instance_caller, lambda_caller, user_caller};
 use super::roster::{Kind, Member};
 use super::{Clock, DAY, EXTERNAL_ACCOUNT, HOUR, PlantedAttack};
-use crate::calls::{create_snapshot, s3_object, s3_object_sized, share_snapshot};
-use crate::cloudtrail::{ApiCall, Caller, aws_display_time, ymd};
+use crate::calls::{create_access_key, create_snapshot, create_user, s3_object, share_snapshot};
+use crate::cloudtrail::{ApiCall, Caller, ymd};
 use crate::rng::Rng;
 use chrono::DateTime;
 use serde_json::{Value, json};
@@ -118,32 +118,14 @@ fn leaked_ci_key(clock: &Clock, victim: &Member, day: i64, rng: &mut Rng) -> (Pl
         plan.push(t, ApiCall::new(&caller, t, service, name).request(request), rng);
     }
     let user = "support-sync";
-    let account = victim.account;
     t += rng.range(240, 600);
-    let call = ApiCall::new(&caller, t, "iam", "CreateUser").request(json!({"userName": user})).response(json!({
-        "user": {
-            "path": "/",
-            "userName": user,
-            "userId": rng.aws_id("AIDA", 17),
-            "arn": format!("arn:aws:iam::{account}:user/{user}"),
-            "createDate": aws_display_time(t),
-        }
-    }));
-    plan.push(t, call, rng);
+    plan.push(t, create_user(&caller, t, user, &rng.aws_id("AIDA", 17)), rng);
     t += rng.range(20, 45);
     let call = ApiCall::new(&caller, t, "iam", "AttachUserPolicy")
         .request(json!({"userName": user, "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}));
     plan.push(t, call, rng);
     t += rng.range(20, 45);
-    let call = ApiCall::new(&caller, t, "iam", "CreateAccessKey").request(json!({"userName": user})).response(json!({
-        "accessKey": {
-            "userName": user,
-            "accessKeyId": rng.aws_id("AKIA", 16),
-            "status": "Active",
-            "createDate": aws_display_time(t),
-        }
-    }));
-    plan.push(t, call, rng);
+    plan.push(t, create_access_key(&caller, t, user, &rng.aws_id("AKIA", 16)), rng);
     let description = format!(
         "CI key {} of {} used at night from {ip} (NL): 9 discovery calls, then CreateUser {user}, \
          AttachUserPolicy AdministratorAccess and CreateAccessKey for it",
@@ -189,7 +171,7 @@ fn dormant_key(clock: &Clock, victim: &Member, day: i64, rng: &mut Rng) -> (Plan
     for part in 0..4 {
         t += rng.range(3, 20);
         let key = format!("exports/archive/part-{part}.csv.gz");
-        plan.push(t, s3_object(&caller, t, "GetObject", victim.region, &victim.bucket, &key, rng), rng);
+        plan.push(t, s3_object(&caller, t, "GetObject", victim.region, &victim.bucket, &key, None, rng), rng);
     }
     let silent_days = (t - clock.day_start(0)) / DAY;
     let text = format!(
@@ -209,7 +191,7 @@ fn s3_bulk_download(clock: &Clock, victim: &Member, day: i64, rng: &mut Rng) -> 
         let bytes = rng.range(150_000_000, 350_000_000);
         total += bytes;
         let key = format!("warehouse/customers/full/part-{part:04}.parquet");
-        plan.push(t, s3_object_sized(&caller, t, "GetObject", victim.region, &victim.bucket, &key, bytes, rng), rng);
+        plan.push(t, s3_object(&caller, t, "GetObject", victim.region, &victim.bucket, &key, Some(bytes), rng), rng);
         t += rng.range(15, 45);
     }
     let text = format!(
@@ -229,7 +211,7 @@ fn impossible_travel(clock: &Clock, victim: &Member, day: i64, rng: &mut Rng) ->
     let mut t = clock.day_start(day) + 11 * HOUR + rng.range(0, 3600);
     let home = instance_caller(clock, victim, 0, t);
     let key = format!("{}/{}/{}.json", victim.queue, ymd(t), rng.hex(12));
-    plan.push(t, s3_object(&home, t, "GetObject", victim.region, &victim.bucket, &key, rng), rng);
+    plan.push(t, s3_object(&home, t, "GetObject", victim.region, &victim.bucket, &key, None, rng), rng);
     let far_ip = format!("5.0.0.{}", 2 + rng.below(250));
     let far = Caller::new(home.identity.clone(), victim.account, &far_ip, MAC_CLI);
     t += rng.range(300, 540);
@@ -239,7 +221,7 @@ fn impossible_travel(clock: &Clock, victim: &Member, day: i64, rng: &mut Rng) ->
     for _ in 0..2 {
         t += rng.range(5, 30);
         let key = format!("{}/{}.json", victim.queue, rng.hex(12));
-        plan.push(t, s3_object(&far, t, "GetObject", victim.region, &victim.bucket, &key, rng), rng);
+        plan.push(t, s3_object(&far, t, "GetObject", victim.region, &victim.bucket, &key, None, rng), rng);
     }
     let home_ip = home.ip.clone();
     let text = format!(

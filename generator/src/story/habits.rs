@@ -10,12 +10,14 @@
 //! network), people working late or changing IAM roles, the onboarding bot's IAM writes and
 //! the nightly snapshot shares inside the organisation.
 
-use super::roster::{Action, Kind, Member, aws_address, runner_address};
+use super::roster::{Kind, Member, aws_address, runner_address};
 use super::{BACKUP_ACCOUNT, Clock, DAY, HOUR};
 use crate::agents;
-use crate::calls::{create_snapshot, s3_object, s3_object_sized, share_snapshot, sqs_receive};
+use crate::calls::{
+    Routine, create_login_profile, create_snapshot, create_user, routine_call, s3_object, share_snapshot,
+};
 use crate::cloudtrail::{
-    ApiCall, Caller, Federation, aws_display_time, iam_user_identity, role_session_identity, weekday, ymd,
+    ApiCall, Caller, Federation, aws_display_time, iam_user_identity, is_weekday, role_session_identity, weekday, ymd,
 };
 use crate::rng::Rng;
 use serde_json::{Value, json};
@@ -43,14 +45,6 @@ pub(super) fn member_day(clock: &Clock, member: &Member, day: i64, out: &mut Vec
 
 fn push(out: &mut Vec<(i64, Value)>, time: i64, call: ApiCall<'_>, rng: &mut Rng) {
     out.push((time, call.build(rng)));
-}
-
-fn cli_agent(command: &str) -> String {
-    format!("{} command/{command}", agents::AWS_CLI)
-}
-
-fn is_weekday(time: i64) -> bool {
-    weekday(time) < 5
 }
 
 /// The IAM user `member` signing with its long-lived key from `ip`.
@@ -98,31 +92,9 @@ pub(super) fn lambda_caller(clock: &Clock, member: &Member, day: i64, fire: usiz
     Caller::new(identity, member.account, &ip, member.agent)
 }
 
-/// One routine call of `action` by a workload.
-fn routine_call<'a>(action: Action, caller: &'a Caller, member: &'a Member, time: i64, rng: &mut Rng) -> ApiCall<'a> {
-    let region = member.region;
-    let account = member.account;
-    let call = |service: &'a str, name: &'a str| ApiCall::new(caller, time, service, name).region(region);
-    match action {
-        Action::S3Get | Action::S3Put => {
-            let name = if action == Action::S3Get { "GetObject" } else { "PutObject" };
-            let key = format!("{}/{}/{}.json", member.queue, ymd(time), rng.hex(12));
-            s3_object(caller, time, name, region, &member.bucket, &key, rng)
-        }
-        Action::SqsReceive => sqs_receive(caller, time, region, account, &member.queue),
-        Action::SqsSend => call("sqs", "SendMessage").request(json!({
-            "queueUrl": format!("https://sqs.{region}.amazonaws.com/{account}/{}", member.queue),
-        })),
-        Action::SsmGetParameter => call("ssm", "GetParameter")
-            .request(json!({"name": format!("/{}/config", member.queue), "withDecryption": true})),
-        Action::KmsDecrypt => call("kms", "Decrypt").request(json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"})),
-        Action::GetSecretValue => call("secretsmanager", "GetSecretValue")
-            .request(json!({"secretId": format!("{}/credentials", member.queue)})),
-        Action::DescribeTable => call("dynamodb", "DescribeTable").request(json!({"tableName": member.queue})),
-        Action::PutMetricData => {
-            call("monitoring", "PutMetricData").request(json!({"namespace": format!("Custom/{}", member.queue)}))
-        }
-    }
+/// One routine call of `action` by a workload; its S3 objects are partitioned by day.
+fn routine<'a>(action: Routine, caller: &'a Caller, member: &'a Member, time: i64, rng: &mut Rng) -> ApiCall<'a> {
+    routine_call(action, caller, time, member.workload(), |_| ymd(time), rng)
 }
 
 /// Sorted start times of `count` runs between `from_hour` and 15 minutes before `until_hour`.
@@ -159,10 +131,10 @@ fn ci_key_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mut
         let region = member.region;
         let commit = rng.hex(7);
         let mut t = start;
-        let caller = with_agent(&cli_agent("sts.get-caller-identity"));
+        let caller = with_agent(&agents::aws_cli_command("sts.get-caller-identity"));
         push(out, t, ApiCall::new(&caller, t, "sts", "GetCallerIdentity"), rng);
         t += rng.range(2, 6);
-        let caller = with_agent(&cli_agent("ecr.get-login-password"));
+        let caller = with_agent(&agents::aws_cli_command("ecr.get-login-password"));
         push(out, t, ApiCall::new(&caller, t, "ecr", "GetAuthorizationToken").region(region), rng);
         let docker = with_agent(agents::DOCKER);
         for _ in 0..rng.range(1, 3) {
@@ -177,19 +149,19 @@ fn ci_key_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mut
             .region(region)
             .request(json!({"repositoryName": member.queue, "imageTag": commit, "registryId": member.account}));
         push(out, t, call, rng);
-        let caller = with_agent(&cli_agent("s3.cp"));
+        let caller = with_agent(&agents::aws_cli_command("s3.cp"));
         for file in ["bundle.tar.gz", "manifest.json"].iter().take(rng.range(1, 2) as usize) {
             t += rng.range(3, 15);
             let key = format!("builds/{commit}/{file}");
-            push(out, t, s3_object(&caller, t, "PutObject", region, &member.bucket, &key, rng), rng);
+            push(out, t, s3_object(&caller, t, "PutObject", region, &member.bucket, &key, None, rng), rng);
         }
         t += rng.range(2, 8);
-        let caller = with_agent(&cli_agent("ecs.update-service"));
+        let caller = with_agent(&agents::aws_cli_command("ecs.update-service"));
         let call = ApiCall::new(&caller, t, "ecs", "UpdateService")
             .region(region)
             .request(json!({"cluster": "main", "service": member.queue, "forceNewDeployment": true}));
         push(out, t, call, rng);
-        let caller = with_agent(&cli_agent("ecs.wait"));
+        let caller = with_agent(&agents::aws_cli_command("ecs.wait"));
         for _ in 0..rng.range(1, 3) {
             t += rng.range(15, 40);
             let call = ApiCall::new(&caller, t, "ecs", "DescribeServices")
@@ -209,7 +181,8 @@ fn ci_oidc_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mu
         let key = rng.aws_id("ASIA", 16);
         let ip = runner_address(rng);
         let identity = role_session_identity(role, &session, &key, start, false, Federation::WebIdentity(&provider));
-        let with_agent = |command: &str| Caller::new(identity.clone(), member.account, &ip, &cli_agent(command));
+        let with_agent =
+            |command: &str| Caller::new(identity.clone(), member.account, &ip, &agents::aws_cli_command(command));
         let mut t = start + rng.range(1, 4);
         let caller = with_agent("sts.get-caller-identity");
         push(out, t, ApiCall::new(&caller, t, "sts", "GetCallerIdentity"), rng);
@@ -217,7 +190,7 @@ fn ci_oidc_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mu
         for _ in 0..rng.range(1, 3) {
             t += rng.range(2, 20);
             let key = format!("web/{}/assets-{}.js", rng.hex(7), rng.hex(8));
-            push(out, t, s3_object(&caller, t, "PutObject", member.region, &member.bucket, &key, rng), rng);
+            push(out, t, s3_object(&caller, t, "PutObject", member.region, &member.bucket, &key, None, rng), rng);
         }
         t += rng.range(2, 8);
         let caller = with_agent("cloudformation.describe-stacks");
@@ -234,7 +207,7 @@ fn cron_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mut V
         let caller = lambda_caller(clock, member, day, fire);
         let mut t = clock.day_start(day) + member.schedule[fire] + rng.range(0, 20);
         for &action in &member.actions {
-            push(out, t, routine_call(action, &caller, member, t, rng), rng);
+            push(out, t, routine(action, &caller, member, t, rng), rng);
             t += rng.range(0, 3);
         }
     }
@@ -253,11 +226,11 @@ fn instance_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &m
                 current = Some((window, instance_caller(clock, member, slot, t)));
             }
             let Some((_, caller)) = &current else { break };
-            push(out, t, routine_call(member.actions[0], caller, member, t, rng), rng);
+            push(out, t, routine(member.actions[0], caller, member, t, rng), rng);
             if member.actions.len() > 1 && rng.chance(0.5) {
                 t += rng.range(1, 10);
                 let action = member.actions[1 + rng.below(member.actions.len() as u64 - 1) as usize];
-                push(out, t, routine_call(action, caller, member, t, rng), rng);
+                push(out, t, routine(action, caller, member, t, rng), rng);
             }
             t += rng.range(member.cycle_secs / 2, member.cycle_secs * 3 / 2);
         }
@@ -277,7 +250,7 @@ fn etl_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mut Ve
             push(
                 out,
                 t,
-                s3_object_sized(&caller, t, "GetObject", member.region, &member.bucket, &key, bytes, rng),
+                s3_object(&caller, t, "GetObject", member.region, &member.bucket, &key, Some(bytes), rng),
                 rng,
             );
             t += rng.range(2, 9);
@@ -285,7 +258,7 @@ fn etl_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mut Ve
         t += rng.range(20, 90);
         let key = format!("curated/{}/{hour:02}/summary.parquet", ymd(t));
         let bytes = rng.range(2_000_000, 8_000_000);
-        push(out, t, s3_object_sized(&caller, t, "PutObject", member.region, &member.bucket, &key, bytes, rng), rng);
+        push(out, t, s3_object(&caller, t, "PutObject", member.region, &member.bucket, &key, Some(bytes), rng), rng);
     }
 }
 
@@ -336,25 +309,9 @@ fn provisioner_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out:
     for hire in 0..hires_in_week(clock, member, week) {
         let user = format!("new-hire-{}", earlier + hire + 1);
         t += rng.range(1, 4);
-        let call = ApiCall::new(&caller, t, "iam", "CreateUser").request(json!({"userName": user})).response(json!({
-            "user": {
-                "path": "/",
-                "userName": user,
-                "userId": rng.aws_id("AIDA", 17),
-                "arn": format!("arn:aws:iam::{}:user/{user}", member.account),
-                "createDate": aws_display_time(t),
-            }
-        }));
-        push(out, t, call, rng);
+        push(out, t, create_user(&caller, t, &user, &rng.aws_id("AIDA", 17)), rng);
         t += rng.range(1, 3);
-        let call = ApiCall::new(&caller, t, "iam", "CreateLoginProfile")
-            .request(json!({"userName": user, "passwordResetRequired": true}))
-            .response(json!({"loginProfile": {
-                "userName": user,
-                "createDate": aws_display_time(t),
-                "passwordResetRequired": true,
-            }}));
-        push(out, t, call, rng);
+        push(out, t, create_login_profile(&caller, t, &user, true), rng);
         t += rng.range(1, 3);
         let call = ApiCall::new(&caller, t, "iam", "AddUserToGroup")
             .request(json!({"groupName": "engineering", "userName": user}));
@@ -374,11 +331,11 @@ fn retired_day(clock: &Clock, member: &Member, day: i64, rng: &mut Rng, out: &mu
     for part in 0..3 {
         t += rng.range(1, 5);
         let key = format!("exports/{}/part-{part}.csv.gz", ymd(t));
-        push(out, t, s3_object(&caller, t, "GetObject", member.region, &member.bucket, &key, rng), rng);
+        push(out, t, s3_object(&caller, t, "GetObject", member.region, &member.bucket, &key, None, rng), rng);
     }
     t += rng.range(5, 30);
     let key = format!("exports/{}/done.json", ymd(t));
-    push(out, t, s3_object(&caller, t, "PutObject", member.region, &member.bucket, &key, rng), rng);
+    push(out, t, s3_object(&caller, t, "PutObject", member.region, &member.bucket, &key, None, rng), rng);
 }
 
 /// Read-only console calls: (service, event name).

@@ -6,6 +6,7 @@
 
 use super::{BACKUP_ACCOUNT, STORY_ACCOUNTS};
 use crate::agents;
+use crate::calls::{Routine, Workload};
 use crate::cloudtrail::Role;
 use crate::rng::Rng;
 
@@ -48,38 +49,24 @@ const SHARES: [(Kind, usize); 8] = [
 /// The fewest identities a story has: one of each kind.
 pub(super) const MIN_IDENTITIES: usize = SHARES.len() + 1;
 
-/// One of the routine calls workloads make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Action {
-    S3Get,
-    S3Put,
-    SqsReceive,
-    SqsSend,
-    SsmGetParameter,
-    KmsDecrypt,
-    GetSecretValue,
-    DescribeTable,
-    PutMetricData,
-}
-
-const INSTANCE_ACTIONS: [Action; 8] = [
-    Action::SqsReceive,
-    Action::S3Get,
-    Action::SsmGetParameter,
-    Action::KmsDecrypt,
-    Action::GetSecretValue,
-    Action::SqsSend,
-    Action::PutMetricData,
-    Action::S3Put,
+const INSTANCE_ACTIONS: [Routine; 8] = [
+    Routine::SqsReceive,
+    Routine::S3Get,
+    Routine::SsmGetParameter,
+    Routine::KmsDecrypt,
+    Routine::GetSecretValue,
+    Routine::SqsSend,
+    Routine::PutMetricData,
+    Routine::S3Put,
 ];
-const CRON_ACTIONS: [Action; 7] = [
-    Action::S3Get,
-    Action::S3Put,
-    Action::DescribeTable,
-    Action::SsmGetParameter,
-    Action::SqsSend,
-    Action::PutMetricData,
-    Action::GetSecretValue,
+const CRON_ACTIONS: [Routine; 7] = [
+    Routine::S3Get,
+    Routine::S3Put,
+    Routine::DynamoDescribeTable,
+    Routine::SsmGetParameter,
+    Routine::SqsSend,
+    Routine::PutMetricData,
+    Routine::GetSecretValue,
 ];
 
 const WORKLOADS: [&str; 16] = [
@@ -100,12 +87,10 @@ const WORKLOADS: [&str; 16] = [
     "pricing",
     "inventory",
 ];
-const PERMISSION_SETS: [&str; 4] = ["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "DeveloperAccess"];
 const FIRST_NAMES: [&str; 16] = [
     "ana", "ben", "chen", "dara", "eli", "fatima", "gus", "hana", "ivan", "jo", "kofi", "lena", "mia", "noor", "omar",
     "priya",
 ];
-const BROWSERS: [&str; 3] = [agents::CHROME_MAC, agents::EDGE_WINDOWS, agents::FIREFOX_LINUX];
 
 /// Where a person works: address prefix (a /24 of the test GeoIP data) and office hours (UTC).
 #[derive(Debug, Clone, Copy)]
@@ -148,7 +133,7 @@ pub(super) struct Member {
     pub(super) cycle_secs: i64,
     pub(super) instances: u64,
     pub(super) lifetime_days: i64,
-    pub(super) actions: Vec<Action>,
+    pub(super) actions: Vec<Routine>,
     pub(super) bucket: String,
     pub(super) queue: String,
     /// Backup: the volumes snapshotted each night.
@@ -166,6 +151,11 @@ impl Member {
             Some(role) => role.arn().to_owned(),
             None => format!("arn:aws:iam::{}:user/{}", self.account, self.name),
         }
+    }
+
+    /// What its routine calls touch.
+    pub(super) fn workload(&self) -> Workload<'_> {
+        Workload { region: self.region, account: self.account, bucket: &self.bucket, queue: &self.queue }
     }
 }
 
@@ -316,11 +306,8 @@ fn new_member(kind: Kind, index: usize, of_kind: usize, rng: &mut Rng) -> Member
         Kind::Human => {
             member.office = if rng.chance(0.4) { FRANKFURT } else { NEW_YORK };
             member.name = format!("{}.{index}@example.com", rng.pick(&FIRST_NAMES));
-            let set = rng.pick(&PERMISSION_SETS);
-            let role_name = format!("AWSReservedSSO_{set}_{}", rng.hex(16));
-            let id = rng.aws_id("AROA", 17);
-            member.role = Some(Role::with_path(account, "/aws-reserved/sso.amazonaws.com/", &role_name, &id));
-            member.agent = *rng.pick(&BROWSERS);
+            member.role = Some(Role::random_sso(account, rng));
+            member.agent = *rng.pick(&agents::BROWSERS);
             member.home_ip = format!("{}{}", member.office.prefix, 1 + rng.below(254));
         }
     }
@@ -328,7 +315,7 @@ fn new_member(kind: Kind, index: usize, of_kind: usize, rng: &mut Rng) -> Member
 }
 
 /// `count` distinct actions from `table`, the first one always included.
-fn pick_actions(table: &[Action], count: usize, rng: &mut Rng) -> Vec<Action> {
+fn pick_actions(table: &[Routine], count: usize, rng: &mut Rng) -> Vec<Routine> {
     let mut chosen = vec![table[0]];
     for _ in 0..count * 4 {
         if chosen.len() >= count {
