@@ -85,38 +85,31 @@ impl HourProfile {
     }
 }
 
-/// `[0, 1, 2, 3, 4, 6]` → `Mon–Fri, Sun`.
-fn day_ranges(days: &[usize]) -> String {
+/// Runs of consecutive numbers, each written by `label(first, last)` and joined by commas.
+fn ranges(items: &[usize], label: impl Fn(usize, usize) -> String) -> String {
     let mut out = Vec::new();
     let mut i = 0;
-    while i < days.len() {
-        let start = days[i];
+    while i < items.len() {
+        let start = items[i];
         let mut end = start;
-        while i + 1 < days.len() && days[i + 1] == end + 1 {
+        while i + 1 < items.len() && items[i + 1] == end + 1 {
             i += 1;
-            end = days[i];
+            end = items[i];
         }
-        out.push(if end == start { DAYS[start].to_string() } else { format!("{}–{}", DAYS[start], DAYS[end]) });
+        out.push(label(start, end));
         i += 1;
     }
     out.join(", ")
 }
 
+/// `[0, 1, 2, 3, 4, 6]` → `Mon–Fri, Sun`.
+fn day_ranges(days: &[usize]) -> String {
+    ranges(days, |a, b| if a == b { DAYS[a].to_string() } else { format!("{}–{}", DAYS[a], DAYS[b]) })
+}
+
 /// `[8, 9, 10, 14]` → `08–11, 14–15`.
 fn hour_ranges(hours: &[usize]) -> String {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < hours.len() {
-        let start = hours[i];
-        let mut end = start;
-        while i + 1 < hours.len() && hours[i + 1] == end + 1 {
-            i += 1;
-            end = hours[i];
-        }
-        out.push(format!("{start:02}–{:02}", end + 1));
-        i += 1;
-    }
-    out.join(", ")
+    ranges(hours, |a, b| format!("{a:02}–{:02}", b + 1))
 }
 
 /// Observes an event; a finding when its hour is unusual for the group (or, while the group
