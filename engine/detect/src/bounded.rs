@@ -60,6 +60,25 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
         self.map.peek_mut(key)
     }
 
+    /// Removes `key`.
+    pub fn pop<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.pop(key)
+    }
+
+    /// The least recently used entry, without marking it.
+    pub fn peek_oldest(&self) -> Option<(&K, &V)> {
+        self.map.peek_lru()
+    }
+
+    /// Removes the least recently used entry.
+    pub fn pop_oldest(&mut self) -> Option<(K, V)> {
+        self.map.pop_lru()
+    }
+
     /// True when `key` is present (not marked).
     pub fn contains<Q>(&self, key: &Q) -> bool
     where

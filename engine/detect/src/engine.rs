@@ -197,6 +197,10 @@ pub struct Engine {
     pub(crate) watermark: Option<EventTime>,
     pub(crate) identities: BoundedLru<Box<str>, IdentityState>,
     pub(crate) state: StateStore,
+    /// Short-lived state (threshold windows, sequences in progress), expired by event time.
+    pub(crate) transient: StateStore,
+    /// The longest window of the short-lived kinds: their state is dropped once idle this long.
+    transient_horizon: Duration,
     pub(crate) dedup: BoundedLru<(u16, Box<str>), EventTime>,
     geo_cache: BoundedLru<IpAddr, Option<Arc<GeoInfo>>>,
     /// Group-key namespaces: rules with the same `group_by` share one.
@@ -224,6 +228,16 @@ impl Engine {
             })
             .collect();
         let max_groups = config.max_groups;
+        let transient_horizon = pack
+            .rules()
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RuleKind::Threshold(t) => Some(t.window),
+                RuleKind::Sequence(s) => Some(s.within),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_else(Duration::zero);
         Self {
             pack,
             config,
@@ -233,6 +247,8 @@ impl Engine {
             watermark: None,
             identities: BoundedLru::new(max_groups),
             state: StateStore::new(max_groups),
+            transient: StateStore::new(max_groups),
+            transient_horizon,
             dedup: BoundedLru::new(max_groups),
             geo_cache: BoundedLru::new(GEO_CACHE_ENTRIES),
             group_spaces,
@@ -259,7 +275,7 @@ impl Engine {
 
     /// Groups with baseline state held now.
     pub fn groups_tracked(&self) -> usize {
-        self.state.len()
+        self.state.len() + self.transient.len()
     }
 
     /// Takes one event; returns the alerts that became final.
@@ -323,8 +339,8 @@ impl Engine {
         self.stats.identities_nhi =
             self.identities.iter().filter(|(_, s)| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
         self.stats.identities_human = self.identities.len() as u64 - self.stats.identities_nhi;
-        self.stats.groups_tracked = self.state.len() as u64;
-        self.stats.state_evictions_total = self.state.evictions_total();
+        self.stats.groups_tracked = (self.state.len() + self.transient.len()) as u64;
+        self.stats.state_evictions_total = self.state.evictions_total() + self.transient.evictions_total();
     }
 
     fn classify(&mut self, event: &mut Event) {
@@ -381,6 +397,9 @@ impl Engine {
             }
         }
         self.candidates = candidates;
+        if self.stats.events_total.is_multiple_of(1024) {
+            self.transient.expire(event.time - self.transient_horizon);
+        }
     }
 
     /// The group-key namespace of rule `index`.
@@ -402,17 +421,20 @@ impl Engine {
             let now = event.time;
             let fresh = || RuleState::Threshold(Box::default());
             let st = match (is_start, t.after.is_some()) {
-                (true, _) | (false, false) => self.state.get_or_insert(&group, slot, fresh),
-                (false, true) => self.state.get_mut(&group, slot)?,
+                (true, _) | (false, false) => self.transient.get_or_insert(&group, slot, fresh),
+                (false, true) => self.transient.get_mut(&group, slot)?,
             };
             let RuleState::Threshold(w) = st else { return None };
             if is_start {
                 kinds::threshold::arm(t, w, event);
+                self.transient.touch(&group, now);
                 return None;
             }
             let finding = kinds::threshold::observe(t, w, event);
             if w.is_idle(t, now) {
-                self.state.remove(&group, slot);
+                self.transient.remove(&group, slot);
+            } else {
+                self.transient.touch(&group, now);
             }
             return finding;
         }
@@ -425,14 +447,16 @@ impl Engine {
             let starts = seq.steps[0].condition.matches(&subject);
             let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
             let st = if starts {
-                self.state.get_or_insert(&group, slot, || RuleState::Sequence(Box::default()))
+                self.transient.get_or_insert(&group, slot, || RuleState::Sequence(Box::default()))
             } else {
-                self.state.get_mut(&group, slot)?
+                self.transient.get_mut(&group, slot)?
             };
             let RuleState::Sequence(p) = st else { return None };
             let finding = kinds::sequence::observe(seq, p, &subject);
             if p.is_empty() {
-                self.state.remove(&group, slot);
+                self.transient.remove(&group, slot);
+            } else {
+                self.transient.touch(&group, event.time);
             }
             return finding;
         }

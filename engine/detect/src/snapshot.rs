@@ -74,8 +74,10 @@ pub struct Snapshot {
     pub seq: u64,
     /// Identities (least recently active first) and whether each signed in to the console.
     pub identities: Vec<(String, bool)>,
-    /// Baseline and window state per group (least recently active first).
+    /// Baseline state per group (least recently active first).
     pub groups: Vec<(String, GroupState)>,
+    /// Threshold windows and sequences in progress per group (least recently active first).
+    pub transient_groups: Vec<(String, GroupState)>,
     /// Last alert time per (rule index, de-duplication key).
     pub dedup: Vec<(u16, String, EventTime)>,
     /// Events waiting for the watermark.
@@ -112,6 +114,7 @@ impl Engine {
             seq: self.seq,
             identities: self.identities.iter().rev().map(|(k, s)| (k.to_string(), s.signals.console_login)).collect(),
             groups: self.state.export(),
+            transient_groups: self.transient.export(),
             dedup: self.dedup.iter().rev().map(|((r, k), t)| (*r, k.to_string(), *t)).collect(),
             pending: pending
                 .into_iter()
@@ -141,24 +144,29 @@ impl Engine {
             new_spaces.insert(space_name(&rule.group_by), engine.group_space(i));
         }
         let space_map: Vec<Option<u16>> = snapshot.group_spaces.iter().map(|s| new_spaces.get(s).copied()).collect();
-        let mut groups = Vec::with_capacity(snapshot.groups.len());
-        for (key, group) in snapshot.groups {
-            let Some((ns, rest)) = key.split_once('\u{1f}') else { continue };
-            let Some(Some(new_ns)) = ns.parse::<usize>().ok().and_then(|n| space_map.get(n)) else { continue };
-            let rules: Vec<(u16, RuleState)> = group
-                .rules
-                .into_iter()
-                .filter_map(|(old, state)| {
-                    let new = (*rule_map.get(old as usize)?)?;
-                    let kind = engine.pack.rules()[new as usize].kind.name();
-                    (state.kind_name() == kind).then_some((new, state))
-                })
-                .collect();
-            if !rules.is_empty() {
-                groups.push((format!("{new_ns}\u{1f}{rest}"), GroupState { rules }));
+        let pack = Arc::clone(&engine.pack);
+        let remap = |groups: Vec<(String, GroupState)>| -> Vec<(String, GroupState)> {
+            let mut out = Vec::with_capacity(groups.len());
+            for (key, group) in groups {
+                let Some((ns, rest)) = key.split_once('\u{1f}') else { continue };
+                let Some(Some(new_ns)) = ns.parse::<usize>().ok().and_then(|n| space_map.get(n)) else { continue };
+                let rules: Vec<(u16, RuleState)> = group
+                    .rules
+                    .into_iter()
+                    .filter_map(|(old, state)| {
+                        let new = (*rule_map.get(old as usize)?)?;
+                        let kind = pack.rules()[new as usize].kind.name();
+                        (state.kind_name() == kind).then_some((new, state))
+                    })
+                    .collect();
+                if !rules.is_empty() {
+                    out.push((format!("{new_ns}\u{1f}{rest}"), GroupState { rules, touched: group.touched }));
+                }
             }
-        }
-        engine.state.import(groups);
+            out
+        };
+        engine.state.import(remap(snapshot.groups));
+        engine.transient.import(remap(snapshot.transient_groups));
         engine.state.set_evictions_total(snapshot.state_evictions_total);
         for (key, console_login) in snapshot.identities {
             let mut s = IdentityState::default();

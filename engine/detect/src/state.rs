@@ -57,6 +57,9 @@ impl RuleState {
 pub struct GroupState {
     /// (rule index, state), few entries.
     pub rules: Vec<(u16, RuleState)>,
+    /// Event time the group was last touched (used to expire short-lived state).
+    #[serde(default)]
+    pub touched: Option<nhiwatch_core::EventTime>,
 }
 
 /// The bounded store.
@@ -117,11 +120,36 @@ impl StateStore {
         self.groups.get_mut(group)?.rules.iter_mut().find(|(r, _)| *r == rule).map(|(_, s)| s)
     }
 
-    /// Drops one rule's state of a group.
+    /// Drops one rule's state of a group, and the group once no rule holds state for it.
     pub fn remove(&mut self, group: &str, rule: u16) {
         if let Some(g) = self.groups.peek_mut(group) {
             g.rules.retain(|(r, _)| *r != rule);
+            if g.rules.is_empty() {
+                self.groups.pop(group);
+            }
         }
+    }
+
+    /// Records that `group` was active at `now`.
+    pub fn touch(&mut self, group: &str, now: nhiwatch_core::EventTime) {
+        if let Some(g) = self.groups.peek_mut(group) {
+            g.touched = Some(g.touched.map_or(now, |t| t.max(now)));
+        }
+    }
+
+    /// Drops the least recently active groups untouched since `before` (short-lived state:
+    /// windows and sequences whose time is up). Stops at the first group still live, so the
+    /// cost is proportional to what expired.
+    pub fn expire(&mut self, before: nhiwatch_core::EventTime) -> usize {
+        let mut dropped = 0;
+        while let Some((_, g)) = self.groups.peek_oldest() {
+            if g.touched.is_some_and(|t| t >= before) {
+                break;
+            }
+            self.groups.pop_oldest();
+            dropped += 1;
+        }
+        dropped
     }
 
     /// Every group, least recently active first (the order to re-insert them in).

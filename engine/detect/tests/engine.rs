@@ -147,3 +147,37 @@ fn batches_do_not_change_alerts() {
     assert_eq!(one.iter().map(|a| &a.id).collect::<Vec<_>>(), many.iter().map(|a| &a.id).collect::<Vec<_>>());
     assert_eq!(one.len(), 8);
 }
+
+#[test]
+fn short_lived_state_expires_with_event_time() {
+    let rule = "id: seq
+title: t
+description: d
+severity: low
+attack: [T1087.004]
+kind: sequence
+condition: {field: source_ip, exists: true}
+group_by: [source_ip]
+window: 10m
+sequence:
+  steps:
+    - {name: a, condition: {field: action, equals: ListUsers}}
+    - {name: b, condition: {field: action, equals: CreateUser}}
+";
+    let mut engine = Engine::new(pack(rule), EngineConfig::default());
+    for i in 0..6000u32 {
+        // One call a second, each from a new address, over 100 minutes.
+        let t = chrono::DateTime::from_timestamp(1_773_000_000 + i64::from(i), 0).unwrap_or_default();
+        let text = format!(
+            r#"{{"eventTime":"{}","eventName":"ListUsers","eventID":"x{i}","sourceIPAddress":"52.{}.{}.{}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u","userName":"u"}}}}"#,
+            t.format("%Y-%m-%dT%H:%M:%SZ"),
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        );
+        let offset = SourceOffset { file: Arc::from("t"), line: None, record: u64::from(i) };
+        engine.process(decode_record(&text, offset).expect("decodes").event);
+    }
+    // Ten minutes of addresses (plus the lateness buffer and a sweep's slack) stay, not 6000.
+    assert!(engine.groups_tracked() < 2000, "{} groups held", engine.groups_tracked());
+}
