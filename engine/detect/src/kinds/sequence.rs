@@ -80,16 +80,19 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Opti
     if seq.steps[0].condition.matches(subject)
         && let Some(vars) = captures(seq, 0, event)
     {
-        let run = Run { started: event.time, next: 1, vars, evidence: vec![Evidence::from_event(event)] };
         // A run that has only taken the first step with the same values is the same run, started
-        // again: refresh it rather than keep both (the newest start gives the full window).
-        if let Some(same) = st.runs.iter_mut().find(|r| r.next == 1 && r.vars == run.vars) {
-            *same = run;
+        // again: its window restarts now. Its cited event is renewed only when it is older than
+        // half the window, so a caller that keeps acting does not copy every one of its events.
+        if let Some(same) = st.runs.iter_mut().find(|r| r.next == 1 && r.vars == vars) {
+            if event.time - same.started > seq.within / 2 {
+                same.evidence = vec![Evidence::from_event(event)];
+            }
+            same.started = event.time;
         } else {
             if st.runs.len() >= MAX_RUNS {
                 st.runs.remove(0);
             }
-            st.runs.push(run);
+            st.runs.push(Run { started: event.time, next: 1, vars, evidence: vec![Evidence::from_event(event)] });
         }
     }
     finding
