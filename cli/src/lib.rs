@@ -9,4 +9,5 @@ pub mod config;
 pub mod output;
 pub mod pack;
 pub mod replay;
+pub mod rule_tests;
 pub mod state;

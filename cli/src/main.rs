@@ -28,6 +28,45 @@ enum Command {
     /// Replay CloudTrail archives (S3 layout, exports, JSON Lines, EventBridge, stdin) through
     /// the detection engine and print alerts.
     Replay(ReplayArgs),
+    /// Work with rule packs.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Run every rule's embedded tests (true and false positives, on a simulated clock).
+    Test(RulesTestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RulesTestArgs {
+    /// GeoIP database for the tests (default: the bundled test database).
+    #[arg(long = "geoip")]
+    geoip: Vec<PathBuf>,
+    /// Also write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Rule directories or files (default: the built-in pack).
+    paths: Vec<PathBuf>,
+}
+
+/// Runs the rule tests; `Ok(false)` when any failed.
+fn run_rules_test(args: RulesTestArgs) -> anyhow::Result<bool> {
+    use nhiwatch_cli::rule_tests;
+    let pack = load_pack(&args.paths)?;
+    let geo: Arc<dyn nhiwatch_core::geo::GeoResolver> = if args.geoip.is_empty() {
+        rule_tests::test_geoip()?
+    } else {
+        Arc::new(nhiwatch_geo::MmdbResolver::open(&args.geoip)?)
+    };
+    let outcomes = rule_tests::run_all(&pack, geo);
+    let mut stdout = std::io::stdout().lock();
+    let (_, failed) = rule_tests::print_results(&pack, &outcomes, &mut stdout)?;
+    if let Some(path) = &args.junit {
+        rule_tests::write_junit(&outcomes, path)?;
+    }
+    Ok(failed == 0)
 }
 
 #[derive(Debug, clap::Args)]
@@ -116,6 +155,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => run_replay(args),
+        Command::Rules(RulesCommand::Test(args)) => match run_rules_test(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -91,3 +91,30 @@ fn unusable_invocations_exit_non_zero_with_a_reason() {
     let out = nhiwatch(&["replay", "--strict", root().join("cli/tests/cli.rs").to_str().expect("utf-8")]);
     assert!(!out.status.success(), "a Rust file is not CloudTrail: strict mode fails");
 }
+
+#[test]
+fn rules_test_reports_like_a_test_runner_and_fails_on_a_failed_test() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junit = dir.path().join("rules.xml");
+    let fixtures = root().join("fixtures/rules-test");
+    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
+        .current_dir(root())
+        .args(["rules", "test", "--junit", junit.to_str().expect("utf-8"), "fixtures/rules-test"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "a failed rule test fails the run");
+    let stdout = text(&out.stdout);
+    let golden = root().join("fixtures/golden/rules-test.txt");
+    if std::env::var_os("NHIWATCH_BLESS").is_some() {
+        std::fs::write(&golden, &stdout).expect("bless");
+    }
+    let expected = std::fs::read_to_string(&golden).expect("golden output (NHIWATCH_BLESS=1 creates it)");
+    assert_eq!(stdout, expected);
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.contains("<failure") && xml.contains("expected 1 alert(s), got 0"), "{xml}");
+    assert!(fixtures.is_dir());
+
+    let out = nhiwatch(&["rules", "test"]);
+    assert!(out.status.success(), "the built-in pack passes its own tests:\n{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains(" passed, 0 failed"));
+}
