@@ -86,6 +86,13 @@ fn demo_tells_the_leaked_key_story() {
         assert!(a.identity.nhi);
     }
     assert_eq!(report.summary.engine.config_suppressed_total(), 6);
+    // The S3 layout streams: three weeks of events are never all held at once.
+    assert!(
+        report.summary.peak_buffered * 10 < report.summary.events_decoded,
+        "held {} of {} events",
+        report.summary.peak_buffered,
+        report.summary.events_decoded
+    );
     let share = &of("aws-snapshot-shared-external")[0];
     assert!(serde_json::to_string(&share.context).expect("json").contains("999988887777"));
 }

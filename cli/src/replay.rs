@@ -1,21 +1,23 @@
 //! `nhiwatch replay`: archives in, alerts out, through the same engine as live streaming.
 //!
 //! Inputs are discovered, read and decoded file by file; bad records are reported as they
-//! are found (file, line or record, reason) and counted. The good events of all files are then
-//! ordered by (event time, event id, file, record), so alerts never depend on the order files
-//! are listed or found, and fed to the engine.
+//! are found (file, line or record, reason) and counted. Good events are merged in
+//! (event time, event id, file, record) order, so alerts never depend on the order files are
+//! listed or found, and fed to the engine.
 //!
-//! Memory: replay holds the decoded events of one invocation. For archives larger than memory,
-//! replay them in time slices (`--since` / `--until`).
+//! Memory: S3-layout archives stream (about an hour of events is held); exports without
+//! delivery times in their names are held whole, so slice very large ones by time
+//! (`--since` / `--until`).
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nhiwatch_core::{Alert, Event, EventTime};
 use nhiwatch_decode::{BadRecord, DecodeOptions};
 use nhiwatch_detect::{Engine, EngineConfig, EngineStats};
-use nhiwatch_file::{decode_input, discover};
+use nhiwatch_file::{Input, decode_input, discover};
 use nhiwatch_rules::RulePack;
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,6 +64,8 @@ pub struct Summary {
     pub engine: EngineStats,
     /// Time spent decoding.
     pub decode_time: Duration,
+    /// Most events held at once while merging files (memory use of the merge).
+    pub peak_buffered: u64,
     /// Size of the saved state, when `--state` was given.
     pub state_bytes: Option<u64>,
     /// Wall time of the whole run.
@@ -89,6 +93,7 @@ impl Summary {
             writeln!(out, "  repaired:         {}", by_key(&self.notes).trim_start_matches(' '))?;
         }
         writeln!(out, "  late events:      {}", self.engine.late_events_total)?;
+        writeln!(out, "  merge buffer:     at most {} events held", self.peak_buffered)?;
         writeln!(
             out,
             "  identities:       {} ({} non-human, {} human)",
@@ -190,7 +195,56 @@ impl BadReporter<'_> {
     }
 }
 
+/// How long before a delivery file's time its events may lie and still be merged in order.
+/// CloudTrail delivers within about 15 minutes; an hour leaves room for stragglers.
+const MERGE_MARGIN_SECS: i64 = 3600;
+
+/// The delivery time CloudTrail writes into an S3 object's name
+/// (`…_CloudTrail_us-east-1_20260314T0245Z_….json.gz`), if the name has one.
+pub fn delivery_time(input: &Input) -> Option<EventTime> {
+    let Input::File(path) = input else { return None };
+    let name = path.file_name()?.to_str()?;
+    name.split('_').find_map(|part| {
+        let token = part.split('.').next()?;
+        let is_stamp = token.len() == 14 && token.as_bytes()[8] == b'T' && token.ends_with('Z');
+        is_stamp
+            .then(|| chrono::NaiveDateTime::parse_from_str(token, "%Y%m%dT%H%MZ").ok())
+            .flatten()
+            .map(|t| t.and_utc())
+    })
+}
+
+/// An event in replay order: (time, event id, file, record).
+struct Ordered(Event);
+
+impl Ordered {
+    fn key(&self) -> (EventTime, &str, &str, u64) {
+        (self.0.time, &self.0.event_id, &self.0.offset.file, self.0.offset.record)
+    }
+}
+impl PartialEq for Ordered {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
 /// Replays `opts.paths` through `pack`. Diagnostics (bad records, repairs) go to `diagnostics`.
+///
+/// Files whose names carry a CloudTrail delivery time (the S3 layout) are read in that order
+/// and merged as a stream: events are handed to the engine once no later file can hold an
+/// earlier one (an hour before the next file's time), so memory holds about an hour of events
+/// rather than the archive. Other inputs are read first and merged into the same order.
 pub fn replay(
     opts: &ReplayOptions,
     pack: Arc<RulePack>,
@@ -198,13 +252,35 @@ pub fn replay(
     diagnostics: &mut dyn Write,
 ) -> anyhow::Result<ReplayReport> {
     let started = Instant::now();
-    let inputs = discover(&opts.paths)?;
+    let mut inputs: Vec<(Option<EventTime>, Input)> =
+        discover(&opts.paths)?.into_iter().map(|i| (delivery_time(&i), i)).collect();
+    // Inputs without a delivery time first, then by delivery time, then by name.
+    inputs.sort_by(|a, b| (a.0.is_some(), a.0, &a.1).cmp(&(b.0.is_some(), b.0, &b.1)));
     let mut summary = Summary { files: inputs.len() as u64, ..Summary::default() };
-    let mut events: Vec<Event> = Vec::new();
-    let bar = progress_bar(opts.progress, inputs.len() as u64, "decoding");
+    let mut engine = match &opts.state {
+        Some(dir) if !opts.reset_state => match crate::state::load(dir)? {
+            Some(snapshot) => Engine::restore(pack, config, snapshot)
+                .map_err(|e| anyhow::anyhow!("state {}: {e}; run with --reset-state to start over", dir.display()))?,
+            None => Engine::new(pack, config),
+        },
+        _ => Engine::new(pack, config),
+    };
+    let bar = progress_bar(opts.progress, inputs.len() as u64, "replaying");
     let mut reporter = BadReporter { out: diagnostics, per_key: BTreeMap::new() };
-    for input in &inputs {
+    let mut pending: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
+    let mut alerts = Vec::new();
+    for (delivered, input) in &inputs {
+        if let Some(at) = delivered {
+            let horizon = *at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
+            while pending.peek().is_some_and(|Reverse(o)| o.0.time < horizon) {
+                if let Some(Reverse(o)) = pending.pop() {
+                    alerts.extend(engine.process(o.0));
+                }
+            }
+        }
+        let decode_started = Instant::now();
         let out = decode_input(input, &opts.decode);
+        summary.decode_time += decode_started.elapsed();
         for bad in &out.bad {
             if opts.strict {
                 anyhow::bail!("bad record (--strict): {bad}");
@@ -227,7 +303,8 @@ pub fn replay(
         for e in out.events {
             let in_range = opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time < u);
             if in_range {
-                events.push(e);
+                pending.push(Reverse(Ordered(e)));
+                summary.peak_buffered = summary.peak_buffered.max(pending.len() as u64);
             } else {
                 summary.events_out_of_range += 1;
             }
@@ -235,36 +312,8 @@ pub fn replay(
         bar.inc(1);
     }
     reporter.finish()?;
-    bar.finish_and_clear();
-    summary.decode_time = started.elapsed();
-
-    // Order by (time, event id, file, record), sorting indices: events are large to move.
-    let mut order: Vec<u32> = (0..events.len() as u32).collect();
-    order.sort_unstable_by(|&x, &y| {
-        let (a, b) = (&events[x as usize], &events[y as usize]);
-        (a.time, &a.event_id, &a.offset.file, a.offset.record).cmp(&(
-            b.time,
-            &b.event_id,
-            &b.offset.file,
-            b.offset.record,
-        ))
-    });
-    let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
-    let bar = progress_bar(opts.progress, order.len() as u64, "detecting");
-    let mut engine = match &opts.state {
-        Some(dir) if !opts.reset_state => match crate::state::load(dir)? {
-            Some(snapshot) => Engine::restore(pack, config, snapshot)
-                .map_err(|e| anyhow::anyhow!("state {}: {e}; run with --reset-state to start over", dir.display()))?,
-            None => Engine::new(pack, config),
-        },
-        _ => Engine::new(pack, config),
-    };
-    let mut alerts = Vec::new();
-    for (i, e) in order.iter().filter_map(|&k| slots[k as usize].take()).enumerate() {
-        alerts.extend(engine.process(e));
-        if i % 65_536 == 0 {
-            bar.set_position(i as u64);
-        }
+    while let Some(Reverse(o)) = pending.pop() {
+        alerts.extend(engine.process(o.0));
     }
     alerts.extend(engine.finish());
     bar.finish_and_clear();
@@ -284,4 +333,23 @@ pub fn parse_time_arg(text: &str) -> anyhow::Result<EventTime> {
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .with_context(|| format!("'{text}' is not an RFC 3339 time or a YYYY-MM-DD date"))?;
     date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).context("invalid date")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_times_are_read_from_s3_object_names() {
+        let at = |name: &str| delivery_time(&Input::File(std::path::PathBuf::from(name)));
+        assert_eq!(
+            at(
+                "AWSLogs/1/CloudTrail/us-east-1/2026/03/14/111111111111_CloudTrail_us-east-1_20260314T0245Z_xGgki6qyXBaRhRbe.json.gz"
+            ),
+            Some("2026-03-14T02:45:00Z".parse().expect("time"))
+        );
+        assert_eq!(at("export.jsonl"), None);
+        assert_eq!(at("a_20261399T9999Z_b.json"), None);
+        assert_eq!(delivery_time(&Input::Stdin), None);
+    }
 }
