@@ -9,5 +9,6 @@ pub mod config;
 pub mod output;
 pub mod pack;
 pub mod replay;
+pub mod rule_docs;
 pub mod rule_tests;
 pub mod state;

@@ -37,6 +37,28 @@ enum Command {
 enum RulesCommand {
     /// Run every rule's embedded tests (true and false positives, on a simulated clock).
     Test(RulesTestArgs),
+    /// Write a Markdown catalogue of the pack (id, title, ATT&CK, severity, false positives,
+    /// tests).
+    Docs(RulesDocsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RulesDocsArgs {
+    /// Write the catalogue here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Rule directories or files (default: the built-in pack).
+    paths: Vec<PathBuf>,
+}
+
+fn run_rules_docs(args: RulesDocsArgs) -> anyhow::Result<()> {
+    let pack = load_pack(&args.paths)?;
+    let text = nhiwatch_cli::rule_docs::catalogue(&pack);
+    match &args.output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -155,6 +177,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => run_replay(args),
+        Command::Rules(RulesCommand::Docs(args)) => run_rules_docs(args),
         Command::Rules(RulesCommand::Test(args)) => match run_rules_test(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,

@@ -118,3 +118,21 @@ fn rules_test_reports_like_a_test_runner_and_fails_on_a_failed_test() {
     assert!(out.status.success(), "the built-in pack passes its own tests:\n{}", text(&out.stdout));
     assert!(text(&out.stdout).contains(" passed, 0 failed"));
 }
+
+#[test]
+fn the_committed_rule_catalogue_is_up_to_date() {
+    let out = nhiwatch(&["rules", "docs"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let path = root().join("docs/rules.md");
+    if std::env::var_os("NHIWATCH_BLESS").is_some() {
+        std::fs::write(&path, &out.stdout).expect("bless");
+    }
+    let committed = std::fs::read_to_string(&path).expect("docs/rules.md");
+    assert!(
+        text(&out.stdout) == committed,
+        "docs/rules.md is stale: run `nhiwatch rules docs -o docs/rules.md` (or NHIWATCH_BLESS=1 cargo test)"
+    );
+    for id in ["aws-iam-user-created-by-nhi", "nhi-off-hours", "T1552.005"] {
+        assert!(committed.contains(id), "{id}");
+    }
+}
