@@ -10,5 +10,6 @@ pub mod output;
 pub mod pack;
 pub mod replay;
 pub mod rule_docs;
+pub mod rule_lint;
 pub mod rule_tests;
 pub mod state;

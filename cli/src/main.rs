@@ -37,9 +37,45 @@ enum Command {
 enum RulesCommand {
     /// Run every rule's embedded tests (true and false positives, on a simulated clock).
     Test(RulesTestArgs),
+    /// Check rule files for mistakes (schema, ids, ATT&CK, regexes, CIDRs, fields, tests).
+    Lint(RulesLintArgs),
     /// Write a Markdown catalogue of the pack (id, title, ATT&CK, severity, false positives,
     /// tests).
     Docs(RulesDocsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RulesLintArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: LintFormat,
+    /// Rule directories or files (default: the built-in pack).
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LintFormat {
+    /// `file:line:col: level: message` lines.
+    Text,
+    /// A JSON array of findings.
+    Json,
+}
+
+/// Lints the pack; `Ok(false)` when any error was found.
+fn run_rules_lint(args: RulesLintArgs) -> anyhow::Result<bool> {
+    use nhiwatch_cli::rule_lint;
+    let (files, attack) = nhiwatch_cli::pack::pack_sources(&args.paths)?;
+    let findings = rule_lint::lint(&files, &attack);
+    let mut stdout = std::io::stdout().lock();
+    let errors = match args.format {
+        LintFormat::Text => rule_lint::print(&findings, &mut stdout)?.0,
+        LintFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &findings)?;
+            writeln!(stdout)?;
+            findings.iter().filter(|f| f.level == rule_lint::Level::Error).count()
+        }
+    };
+    Ok(errors == 0)
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,6 +214,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => run_replay(args),
         Command::Rules(RulesCommand::Docs(args)) => run_rules_docs(args),
+        Command::Rules(RulesCommand::Lint(args)) => match run_rules_lint(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         Command::Rules(RulesCommand::Test(args)) => match run_rules_test(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,

@@ -84,22 +84,26 @@ fn walk(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Loads the pack: the given directories, or the built-in pack when none are given. A
-/// directory may carry its own `attack.yml`, which extends the built-in table.
-pub fn load_pack(dirs: &[PathBuf]) -> anyhow::Result<RulePack> {
+/// The rule files and ATT&CK table of a pack: the given directories, or the built-in pack when
+/// none are given. A directory may carry its own `attack.yml`, which extends the built-in table.
+pub fn pack_sources(dirs: &[PathBuf]) -> anyhow::Result<(Vec<(String, String)>, AttackTable)> {
     let attack = builtin_attack_table()?;
-    let (files, attack) = if dirs.is_empty() {
-        (builtin_rule_files(), attack)
-    } else {
-        let mut table = attack;
-        for dir in dirs {
-            let extra = dir.join(ATTACK_TABLE_FILE);
-            if extra.is_file() {
-                let text = std::fs::read_to_string(&extra)?;
-                table = table.merged(AttackTable::parse(&extra.display().to_string(), &text)?);
-            }
+    if dirs.is_empty() {
+        return Ok((builtin_rule_files(), attack));
+    }
+    let mut table = attack;
+    for dir in dirs {
+        let extra = dir.join(ATTACK_TABLE_FILE);
+        if extra.is_file() {
+            let text = std::fs::read_to_string(&extra)?;
+            table = table.merged(AttackTable::parse(&extra.display().to_string(), &text)?);
         }
-        (rule_files_in(dirs)?, table)
-    };
+    }
+    Ok((rule_files_in(dirs)?, table))
+}
+
+/// Loads the pack (see [`pack_sources`]).
+pub fn load_pack(dirs: &[PathBuf]) -> anyhow::Result<RulePack> {
+    let (files, attack) = pack_sources(dirs)?;
     RulePack::load(&files, &attack).map_err(|e| anyhow::anyhow!("invalid rules:\n{e}"))
 }

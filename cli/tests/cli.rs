@@ -136,3 +136,30 @@ fn the_committed_rule_catalogue_is_up_to_date() {
         assert!(committed.contains(id), "{id}");
     }
 }
+
+#[test]
+fn rules_lint_finds_every_kind_of_mistake() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
+        .current_dir(root())
+        .args(["rules", "lint", "fixtures/rules-lint"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "errors fail the run");
+    let stdout = text(&out.stdout);
+    let golden = root().join("fixtures/golden/rules-lint.txt");
+    if std::env::var_os("NHIWATCH_BLESS").is_some() {
+        std::fs::write(&golden, &stdout).expect("bless");
+    }
+    assert_eq!(stdout, std::fs::read_to_string(&golden).expect("golden output (NHIWATCH_BLESS=1 creates it)"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
+        .current_dir(root())
+        .args(["rules", "lint", "--format", "json", "fixtures/rules-lint"])
+        .output()
+        .expect("runs");
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(findings.as_array().map(Vec::len), Some(7));
+
+    let out = nhiwatch(&["rules", "lint"]);
+    assert!(out.status.success(), "the built-in pack lints clean:\n{}", text(&out.stdout));
+}

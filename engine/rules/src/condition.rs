@@ -226,7 +226,9 @@ impl Predicate {
         if let Some(r) = &s.regex {
             let re =
                 regex::RegexBuilder::new(r).case_insensitive(ci).size_limit(MAX_REGEX_BYTES).build().map_err(|e| {
-                    let reason = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                    let text = e.to_string();
+                    let last = text.lines().last().unwrap_or_default().trim();
+                    let reason = last.strip_prefix("error: ").unwrap_or(last).to_string();
                     at(loc, format!("invalid regex '{r}': {reason}"))
                 })?;
             ops.push(Op::Regex(re));
