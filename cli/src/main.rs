@@ -141,6 +141,9 @@ struct ReplayArgs {
     /// Write alerts here instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Write the alerts of shadow-mode rules here (otherwise they are only counted).
+    #[arg(long)]
+    shadow_output: Option<PathBuf>,
     /// Alert format.
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
@@ -199,6 +202,10 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
             write_alerts(&report.alerts, args.format, &mut w)?;
         }
+    }
+    if let Some(path) = &args.shadow_output {
+        let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        write_alerts(&report.shadow_alerts, Format::Json, &mut std::io::BufWriter::new(file))?;
     }
     report.summary.write_to(&mut stderr)?;
     stderr.flush()?;

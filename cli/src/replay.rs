@@ -114,6 +114,13 @@ impl Summary {
                 self.engine.suppressed_total()
             )?;
         }
+        let shadow: u64 = self.engine.shadow_by_rule.values().sum();
+        if shadow > 0 {
+            writeln!(out, "  shadow:           {shadow} alerts of shadow-mode rules (not delivered)")?;
+            for (rule, n) in &self.engine.shadow_by_rule {
+                writeln!(out, "    {n:>6}  {rule}")?;
+            }
+        }
         if self.engine.config_suppressed_total() > 0 {
             writeln!(out, "  silenced:         {} by [[suppress]]", self.engine.config_suppressed_total())?;
             for ((rule, reason), n) in &self.engine.config_suppressed {
@@ -148,8 +155,10 @@ fn by_key(map: &BTreeMap<String, u64>) -> String {
 /// The result of a replay.
 #[derive(Debug)]
 pub struct ReplayReport {
-    /// Alerts in emission order.
+    /// Alerts for analysts, in emission order.
     pub alerts: Vec<Alert>,
+    /// Alerts of shadow-mode rules, kept apart.
+    pub shadow_alerts: Vec<Alert>,
     /// Counters.
     pub summary: Summary,
 }
@@ -322,7 +331,8 @@ pub fn replay(
     }
     summary.engine = engine.stats().clone();
     summary.elapsed = started.elapsed();
-    Ok(ReplayReport { alerts, summary })
+    let (shadow_alerts, alerts): (Vec<Alert>, Vec<Alert>) = alerts.into_iter().partition(|a| a.shadow);
+    Ok(ReplayReport { alerts, shadow_alerts, summary })
 }
 
 /// Parses `--since` / `--until`: RFC 3339 or a date (`2026-03-14`, midnight UTC).

@@ -163,3 +163,33 @@ fn rules_lint_finds_every_kind_of_mistake() {
     let out = nhiwatch(&["rules", "lint"]);
     assert!(out.status.success(), "the built-in pack lints clean:\n{}", text(&out.stdout));
 }
+
+#[test]
+fn shadow_rules_are_counted_and_kept_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).expect("mkdir");
+    std::fs::write(
+        rules.join("trial.yml"),
+        "id: trial-stop-logging\ntitle: t\ndescription: d\nseverity: high\nattack: [T1562.008]\nkind: match\nmode: shadow\ncondition: {field: action, equals: StopLogging}\n",
+    )
+    .expect("write");
+    let input = dir.path().join("e.json");
+    std::fs::write(&input, RECORD).expect("write");
+    let shadow = dir.path().join("shadow.jsonl");
+    let out = nhiwatch(&[
+        "replay",
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--shadow-output",
+        shadow.to_str().expect("utf-8"),
+        input.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).is_empty(), "shadow alerts never reach the analysts' output");
+    let kept = std::fs::read_to_string(&shadow).expect("shadow output");
+    let alert: serde_json::Value = serde_json::from_str(kept.lines().next().expect("one")).expect("json");
+    assert_eq!(alert["shadow"], true);
+    assert_eq!(alert["rule_id"], "trial-stop-logging");
+    assert!(text(&out.stderr).contains("shadow:           1 alerts"), "{}", text(&out.stderr));
+}

@@ -177,6 +177,9 @@ pub struct Alert {
     pub count: u64,
     /// Where the triggering record was read from.
     pub source: SourceOffset,
+    /// True for alerts of rules in shadow mode (kept apart from analysts' sinks).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 #[cfg(test)]

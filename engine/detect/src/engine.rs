@@ -560,6 +560,7 @@ impl Engine {
             evidence,
             count,
             source: event.offset.clone(),
+            shadow: rule.mode == nhiwatch_rules::spec::Mode::Shadow,
         }
     }
 
@@ -587,7 +588,11 @@ impl Engine {
             }
             self.dedup.put(slot, event.time);
         }
-        self.stats.count_alert(&rule.id, rule.severity);
+        if alert.shadow {
+            *self.stats.shadow_by_rule.entry(rule.id.clone()).or_default() += 1;
+        } else {
+            self.stats.count_alert(&rule.id, rule.severity);
+        }
         alerts.push(alert);
     }
 }

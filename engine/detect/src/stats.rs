@@ -15,6 +15,8 @@ pub struct EngineStats {
     pub alerts_by_rule: BTreeMap<String, u64>,
     /// Alerts emitted per severity.
     pub alerts_by_severity: BTreeMap<Severity, u64>,
+    /// Alerts of shadow-mode rules, per rule id (not in `alerts_by_rule`).
+    pub shadow_by_rule: BTreeMap<String, u64>,
     /// Alerts silenced by de-duplication, per rule id.
     pub suppressed_by_rule: BTreeMap<String, u64>,
     /// Alerts silenced by `[[suppress]]` configuration, per (rule id, reason).

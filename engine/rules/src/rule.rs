@@ -50,6 +50,8 @@ pub struct Rule {
     pub file: String,
     /// Actions the rule can match, when fixed (for the action index).
     pub actions: Option<Vec<String>>,
+    /// Live or shadow.
+    pub mode: crate::spec::Mode,
 }
 
 /// Alert de-duplication settings.
@@ -148,6 +150,7 @@ impl Rule {
             tests,
             file: file.to_string(),
             actions,
+            mode: spec.mode,
         })
     }
 }

@@ -70,6 +70,21 @@ pub struct RuleSpec {
     /// Embedded tests: events and how many alerts the rule must raise on them.
     #[serde(default)]
     pub tests: Vec<Spanned<TestSpec>>,
+    /// `live` (default): alerts go to analysts. `shadow`: the rule is evaluated and counted,
+    /// its alerts are marked and kept apart (for trying a rule on production traffic).
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// How a rule's alerts are delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Alerts go to analysts.
+    #[default]
+    Live,
+    /// Alerts are counted and kept apart, never sent to analysts' sinks.
+    Shadow,
 }
 
 /// A condition node: a combinator (`all`, `any`, `not`) or one field predicate
