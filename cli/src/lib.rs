@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backtest;
 pub mod config;
 pub mod output;
 pub mod pack;

@@ -31,6 +31,60 @@ enum Command {
     /// Work with rule packs.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run a new or changed pack over history and compare it with the current pack.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BacktestArgs {
+    /// The pack under test (directories or files).
+    #[arg(long = "rules", required = true)]
+    rules: Vec<PathBuf>,
+    /// The current pack to compare with (default: the built-in pack).
+    #[arg(long = "baseline-rules")]
+    baseline_rules: Vec<PathBuf>,
+    /// Configuration file (TOML).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Only events at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    until: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Archives: files, directories (CloudTrail S3 layout) or `-`.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn run_backtest(args: BacktestArgs) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let candidate = Arc::new(load_pack(&args.rules)?);
+    let current = Arc::new(load_pack(&args.baseline_rules)?);
+    let opts = ReplayOptions {
+        paths: args.paths,
+        since: args.since.as_deref().map(parse_time_arg).transpose().context("--since")?,
+        until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
+        progress: std::io::stderr().is_terminal(),
+        ..ReplayOptions::default()
+    };
+    let mut stderr = std::io::stderr().lock();
+    let report = nhiwatch_cli::backtest::backtest(&opts, candidate, current, config.engine_config()?, &mut stderr)?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &report)?;
+            writeln!(stdout)?;
+        }
+        Format::Table => nhiwatch_cli::backtest::write_table(&report, &mut stdout)?,
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +274,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => run_replay(args),
+        Command::Backtest(args) => run_backtest(args),
         Command::Rules(RulesCommand::Docs(args)) => run_rules_docs(args),
         Command::Rules(RulesCommand::Lint(args)) => match run_rules_lint(args) {
             Ok(true) => Ok(()),

@@ -193,3 +193,33 @@ fn shadow_rules_are_counted_and_kept_apart() {
     assert_eq!(alert["rule_id"], "trial-stop-logging");
     assert!(text(&out.stderr).contains("shadow:           1 alerts"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn backtest_compares_a_changed_rule_with_the_current_one() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
+        .current_dir(root())
+        .args([
+            "backtest",
+            "--format",
+            "json",
+            "--config",
+            "fixtures/demo/nhiwatch.toml",
+            "--rules",
+            "fixtures/backtest",
+            "--baseline-rules",
+            "rules/aws/aws-discovery-burst-after-caller-identity.yml",
+            "fixtures/demo",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let golden = root().join("fixtures/golden/backtest.json");
+    if std::env::var_os("NHIWATCH_BLESS").is_some() {
+        std::fs::write(&golden, &stdout).expect("bless");
+    }
+    assert_eq!(stdout, std::fs::read_to_string(&golden).expect("golden output (NHIWATCH_BLESS=1 creates it)"));
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(report["baseline_alerts"], 1, "the shipped rule alerts once: the attack");
+    assert!(report["added"].as_u64().unwrap_or(0) > 50, "the trial threshold alerts on every pipeline run");
+}
