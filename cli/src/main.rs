@@ -233,6 +233,9 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
         rule_dirs = config.rules.dirs.iter().map(PathBuf::from).collect();
     }
     let pack = Arc::new(load_pack(&rule_dirs)?);
+    for (file, reason) in pack.unsupported() {
+        eprintln!("rule not loaded: {file}: unsupported Sigma rule: {reason}");
+    }
     let opts = ReplayOptions {
         paths: args.paths,
         strict: args.strict,

@@ -53,7 +53,7 @@ impl fmt::Display for PackError {
 }
 
 /// Converts a YAML deserialization error into a located rule error.
-pub(crate) fn from_yaml(err: &serde_saphyr::Error) -> RuleError {
+pub fn from_yaml(err: &serde_saphyr::Error) -> RuleError {
     let (line, column) = err.location().map_or((0, 0), |l| (l.line(), l.column()));
     let message = err.without_snippet().to_string();
     // The library prefixes its own position; keep only the reason.

@@ -13,6 +13,7 @@ pub mod kind;
 pub mod org;
 pub mod pack;
 pub mod rule;
+pub mod sigma;
 pub mod spec;
 pub mod template;
 

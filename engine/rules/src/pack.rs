@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Clone, Default)]
 pub struct RulePack {
     rules: Vec<Rule>,
+    /// Sigma rules that could not be supported: (file, reason).
+    unsupported: Vec<(String, String)>,
     by_action: HashMap<String, Vec<usize>>,
     any_action: Vec<usize>,
 }
@@ -21,7 +23,31 @@ impl RulePack {
         let mut errors = Vec::new();
         let mut rules = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut unsupported = Vec::new();
         for (file, text) in files {
+            if crate::sigma::is_sigma(text) {
+                match crate::sigma::compile_sigma(file, text, attack) {
+                    Ok(rule) => {
+                        if let Some(other) = seen.insert(rule.id.clone(), file.clone()) {
+                            errors.push(LoadError {
+                                file: file.clone(),
+                                error: RuleError {
+                                    line: 0,
+                                    column: 0,
+                                    message: format!("duplicate rule id '{}' (also in {other})", rule.id),
+                                },
+                            });
+                        } else {
+                            rules.push(rule);
+                        }
+                    }
+                    Err(crate::sigma::SigmaError::Unsupported(reason)) => unsupported.push((file.clone(), reason)),
+                    Err(crate::sigma::SigmaError::Invalid(error)) => {
+                        errors.push(LoadError { file: file.clone(), error })
+                    }
+                }
+                continue;
+            }
             let spec: RuleSpec = match serde_saphyr::from_str(text) {
                 Ok(s) => s,
                 Err(e) => {
@@ -51,7 +77,14 @@ impl RulePack {
         if !errors.is_empty() {
             return Err(PackError { errors });
         }
-        Ok(Self::from_rules(rules))
+        let mut pack = Self::from_rules(rules);
+        pack.unsupported = unsupported;
+        Ok(pack)
+    }
+
+    /// Sigma rules that could not be supported, with the reason: (file, reason).
+    pub fn unsupported(&self) -> &[(String, String)] {
+        &self.unsupported
     }
 
     /// Builds the index over compiled rules.
@@ -72,7 +105,7 @@ impl RulePack {
                 _ => any_action.push(i),
             }
         }
-        Self { rules, by_action, any_action }
+        Self { rules, unsupported: Vec::new(), by_action, any_action }
     }
 
     /// The rules, in load order.

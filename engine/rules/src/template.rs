@@ -18,7 +18,7 @@ enum Part {
 
 impl Template {
     /// Compiles `text`; `{{` and `}}` write literal braces.
-    pub(crate) fn compile(text: &str, loc: Location) -> Result<Self, RuleError> {
+    pub fn compile(text: &str, loc: Location) -> Result<Self, RuleError> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = text.chars().peekable();
@@ -57,6 +57,11 @@ impl Template {
             parts.push(Part::Text(literal));
         }
         Ok(Self { parts })
+    }
+
+    /// True when the template's fixed text names a Sigma rule's author (DRL 1.1 attribution).
+    pub fn render_is_attributed(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Text(t) if t.contains("Sigma rule by ")))
     }
 
     /// True when the template has no text at all.
