@@ -23,29 +23,10 @@ impl RulePack {
         let mut errors = Vec::new();
         let mut rules = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        let mut unsupported = Vec::new();
+        let mut sigma_files: Vec<(&str, &str)> = Vec::new();
         for (file, text) in files {
             if crate::sigma::is_sigma(text) {
-                match crate::sigma::compile_sigma(file, text, attack) {
-                    Ok(rule) => {
-                        if let Some(other) = seen.insert(rule.id.clone(), file.clone()) {
-                            errors.push(LoadError {
-                                file: file.clone(),
-                                error: RuleError {
-                                    line: 0,
-                                    column: 0,
-                                    message: format!("duplicate rule id '{}' (also in {other})", rule.id),
-                                },
-                            });
-                        } else {
-                            rules.push(rule);
-                        }
-                    }
-                    Err(crate::sigma::SigmaError::Unsupported(reason)) => unsupported.push((file.clone(), reason)),
-                    Err(crate::sigma::SigmaError::Invalid(error)) => {
-                        errors.push(LoadError { file: file.clone(), error })
-                    }
-                }
+                sigma_files.push((file.as_str(), text.as_str()));
                 continue;
             }
             let spec: RuleSpec = match serde_saphyr::from_str(text) {
@@ -74,11 +55,27 @@ impl RulePack {
                 Err(error) => errors.push(LoadError { file: file.clone(), error }),
             }
         }
+        let sigma = crate::sigma::compile_sigma_files(&sigma_files, attack);
+        errors.extend(sigma.invalid.into_iter().map(|(file, error)| LoadError { file, error }));
+        for rule in sigma.rules {
+            if let Some(other) = seen.insert(rule.id.clone(), rule.file.clone()) {
+                errors.push(LoadError {
+                    file: rule.file.clone(),
+                    error: RuleError {
+                        line: 0,
+                        column: 0,
+                        message: format!("duplicate rule id '{}' (also in {other})", rule.id),
+                    },
+                });
+            } else {
+                rules.push(rule);
+            }
+        }
         if !errors.is_empty() {
             return Err(PackError { errors });
         }
         let mut pack = Self::from_rules(rules);
-        pack.unsupported = unsupported;
+        pack.unsupported = sigma.unsupported;
         Ok(pack)
     }
 

@@ -6,8 +6,10 @@
 //! `endswith`, `re`, `cidr`, `exists`, `all`, `cased` and `fieldref`, and condition
 //! expressions with `and`, `or`, `not`, parentheses, `1 of`/`all of` with wildcards and
 //! `them`. Matching is case-insensitive unless `|cased`, as Sigma specifies. ATT&CK ids come from
-//! `attack.tNNNN` tags. Anything else (keyword searches, encoding modifiers, correlation rules,
-//! other log sources) is reported as unsupported with the reason, never silently dropped.
+//! `attack.tNNNN` tags. Correlation rules `event_count` and `value_count` become threshold
+//! rules and `temporal_ordered` a sequence over the referenced rules. Anything else (keyword
+//! searches, encoding modifiers, unordered `temporal`, other log sources) is reported as
+//! unsupported with the reason, never silently dropped.
 //!
 //! Sigma rules are under the Detection Rule License 1.1: every alert names the rule's author.
 
@@ -56,6 +58,12 @@ struct SigmaSpec {
     kind: Option<String>,
     #[serde(default)]
     correlation: Option<Value>,
+    /// Name other rules (correlations) refer to this one by.
+    #[serde(default)]
+    name: Option<String>,
+    /// `false`: the rule only feeds correlations and raises no alert of its own.
+    #[serde(default)]
+    generate: Option<bool>,
 }
 
 /// True when the YAML text looks like a Sigma rule (a top-level `detection` or `correlation`).
@@ -67,12 +75,200 @@ fn unsupported(reason: impl Into<String>) -> SigmaError {
     SigmaError::Unsupported(reason.into())
 }
 
-/// Compiles one Sigma rule file.
+/// Compiles one single-document Sigma rule file (not a correlation).
 pub fn compile_sigma(file: &str, text: &str, attack_table: &AttackTable) -> Result<Rule, SigmaError> {
     let spec: SigmaSpec = serde_saphyr::from_str(text).map_err(|e| SigmaError::Invalid(crate::error::from_yaml(&e)))?;
     if spec.correlation.is_some() || spec.kind.as_deref() == Some("correlation") {
-        return Err(unsupported("Sigma correlation rules are not supported yet"));
+        return Err(unsupported("a correlation rule needs the rules it refers to (load it with them)"));
     }
+    compile_base(file, &spec, attack_table)
+}
+
+/// What compiling a set of Sigma files gave.
+#[derive(Debug, Default)]
+pub struct SigmaOutput {
+    /// Rules that raise alerts.
+    pub rules: Vec<Rule>,
+    /// (file, reason) of rules that cannot be supported.
+    pub unsupported: Vec<(String, String)>,
+    /// (file, error) of documents that are not valid Sigma.
+    pub invalid: Vec<(String, RuleError)>,
+}
+
+/// Compiles Sigma files, each possibly several YAML documents (`---`): base rules first, then
+/// correlation rules, which refer to base rules by `name` or `id` in any file.
+pub fn compile_sigma_files(files: &[(&str, &str)], attack_table: &AttackTable) -> SigmaOutput {
+    let mut out = SigmaOutput::default();
+    let mut docs: Vec<(&str, SigmaSpec)> = Vec::new();
+    for (file, text) in files {
+        for doc in split_documents(text) {
+            match serde_saphyr::from_str::<SigmaSpec>(&doc) {
+                Ok(spec) => docs.push((file, spec)),
+                Err(e) => out.invalid.push((file.to_string(), crate::error::from_yaml(&e))),
+            }
+        }
+    }
+    let is_correlation = |s: &SigmaSpec| s.correlation.is_some() || s.kind.as_deref() == Some("correlation");
+    let mut named: BTreeMap<String, Condition> = BTreeMap::new();
+    for (file, spec) in docs.iter().filter(|(_, s)| !is_correlation(s)) {
+        match compile_base(file, spec, attack_table) {
+            Ok(rule) => {
+                for key in spec.name.iter().chain(spec.id.iter()) {
+                    named.insert(key.clone(), rule.condition.clone());
+                }
+                if spec.generate != Some(false) {
+                    out.rules.push(rule);
+                }
+            }
+            Err(SigmaError::Unsupported(reason)) => out.unsupported.push((file.to_string(), reason)),
+            Err(SigmaError::Invalid(e)) => out.invalid.push((file.to_string(), e)),
+        }
+    }
+    for (file, spec) in docs.iter().filter(|(_, s)| is_correlation(s)) {
+        match compile_correlation(file, spec, &named, attack_table) {
+            Ok(rule) => out.rules.push(rule),
+            Err(SigmaError::Unsupported(reason)) => out.unsupported.push((file.to_string(), reason)),
+            Err(SigmaError::Invalid(e)) => out.invalid.push((file.to_string(), e)),
+        }
+    }
+    out
+}
+
+/// Splits a YAML stream on `---` document markers.
+fn split_documents(text: &str) -> Vec<String> {
+    let mut docs = vec![String::new()];
+    for line in text.lines() {
+        if line.trim_end() == "---" {
+            docs.push(String::new());
+        } else if let Some(d) = docs.last_mut() {
+            d.push_str(line);
+            d.push('\n');
+        }
+    }
+    docs.into_iter().filter(|d| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))).collect()
+}
+
+/// The fields shared by every rule made from a Sigma document.
+fn sigma_rule(
+    file: &str,
+    spec: &SigmaSpec,
+    kind: RuleKind,
+    group_by: Vec<FieldPath>,
+    condition: Condition,
+    table: &AttackTable,
+) -> Result<Rule, SigmaError> {
+    let id = format!("sigma-{}", spec.id.clone().or_else(|| spec.name.clone()).unwrap_or_else(|| file_stem(file)));
+    let author = spec.author.clone().unwrap_or_else(|| "unknown author".into());
+    let mut context_fields = Vec::new();
+    condition.fields(&mut context_fields);
+    let summary_text =
+        format!("{} (Sigma rule by {}, DRL 1.1)", spec.title, author).replace('{', "{{").replace('}', "}}");
+    let summary = Template::compile(&summary_text, serde_saphyr::Location::UNKNOWN).map_err(SigmaError::Invalid)?;
+    let actions = match kind {
+        RuleKind::Match => condition.required_actions(),
+        _ => None,
+    };
+    Ok(Rule {
+        id,
+        title: spec.title.clone(),
+        description: format!(
+            "{} (Sigma rule by {author}; Detection Rule License 1.1)",
+            spec.description.clone().unwrap_or_default().trim()
+        ),
+        severity: severity(spec.level.as_deref()),
+        attack: attack_refs(&spec.tags, table),
+        kind,
+        group_by,
+        condition,
+        summary,
+        context_fields,
+        dedup: Dedup { window: chrono::Duration::seconds(DEFAULT_DEDUP_WINDOW_SECS), by: Vec::new() },
+        false_positives: spec.falsepositives.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        tests: Vec::new(),
+        file: file.to_string(),
+        actions,
+        mode: Mode::Live,
+    })
+}
+
+/// `event_count`, `value_count` and `temporal_ordered` correlations, as threshold and sequence
+/// rules over the referenced rules' conditions.
+fn compile_correlation(
+    file: &str,
+    spec: &SigmaSpec,
+    named: &BTreeMap<String, Condition>,
+    table: &AttackTable,
+) -> Result<Rule, SigmaError> {
+    let c = spec.correlation.as_ref().ok_or_else(|| unsupported("correlation section missing"))?;
+    let kind = c.get("type").and_then(Value::as_str).unwrap_or_default();
+    let names: Vec<&str> = match c.get("rules") {
+        Some(Value::Array(v)) => v.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        _ => return Err(unsupported("correlation lists no rules")),
+    };
+    let conditions = names
+        .iter()
+        .map(|n| named.get(*n).cloned().ok_or_else(|| unsupported(format!("correlation refers to unknown rule '{n}'"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let group_by = match c.get("group-by") {
+        Some(Value::Array(v)) => v
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|f| FieldPath::parse(f).map_err(|e| unsupported(format!("group-by '{f}': {e}"))))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => Vec::new(),
+    };
+    let timespan =
+        c.get("timespan").and_then(Value::as_str).ok_or_else(|| unsupported("correlation has no timespan"))?;
+    let window = nhiwatch_core::parse_duration(timespan).map_err(|e| unsupported(format!("timespan: {e}")))?;
+    let any = if conditions.len() == 1 { conditions[0].clone() } else { Condition::Any(conditions.clone()) };
+    let count = |cond: Option<&Value>| -> Result<u64, SigmaError> {
+        let cond = cond.ok_or_else(|| unsupported("correlation has no condition"))?;
+        if let Some(n) = cond.get("gte").and_then(Value::as_u64) {
+            return Ok(n.max(1));
+        }
+        if let Some(n) = cond.get("gt").and_then(Value::as_u64) {
+            return Ok(n + 1);
+        }
+        Err(unsupported("only 'gte' and 'gt' correlation conditions are supported"))
+    };
+    match kind {
+        "event_count" => {
+            let t = crate::kind::Threshold { window, count: count(c.get("condition"))?, distinct: None, after: None };
+            sigma_rule(file, spec, RuleKind::Threshold(t), group_by, any, table)
+        }
+        "value_count" => {
+            let cond = c.get("condition");
+            let field = cond
+                .and_then(|v| v.get("field"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| unsupported("value_count needs condition.field"))?;
+            let distinct = FieldPath::parse(field).map_err(|e| unsupported(format!("field '{field}': {e}")))?;
+            let t = crate::kind::Threshold { window, count: count(cond)?, distinct: Some(distinct), after: None };
+            sigma_rule(file, spec, RuleKind::Threshold(t), group_by, any, table)
+        }
+        "temporal_ordered" => {
+            if conditions.len() < 2 {
+                return Err(unsupported("temporal_ordered needs at least two rules"));
+            }
+            let steps = names
+                .iter()
+                .zip(conditions)
+                .map(|(n, condition)| crate::kind::Step {
+                    name: (*n).to_string(),
+                    condition,
+                    capture: Vec::new(),
+                    require: Vec::new(),
+                })
+                .collect();
+            let seq = crate::kind::Sequence { steps, within: window };
+            sigma_rule(file, spec, RuleKind::Sequence(seq), group_by, any, table)
+        }
+        other => Err(unsupported(format!("correlation type '{other}' is not supported yet"))),
+    }
+}
+
+fn compile_base(file: &str, spec: &SigmaSpec, attack_table: &AttackTable) -> Result<Rule, SigmaError> {
     let text_of = |k: &str| spec.logsource.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let (product, service) = (text_of("product"), text_of("service"));
     if product != "aws" || !(service.is_empty() || service == "cloudtrail") {
@@ -94,35 +290,7 @@ pub fn compile_sigma(file: &str, text: &str, attack_table: &AttackTable) -> Resu
         }
     }
     let condition = ConditionParser::new(&condition_text, &selections).parse()?;
-    let id = format!("sigma-{}", spec.id.clone().unwrap_or_else(|| file_stem(file)));
-    let author = spec.author.clone().unwrap_or_else(|| "unknown author".into());
-    let mut context_fields = Vec::new();
-    condition.fields(&mut context_fields);
-    let summary_text =
-        format!("{} (Sigma rule by {}, DRL 1.1)", spec.title, author).replace('{', "{{").replace('}', "}}");
-    let summary = Template::compile(&summary_text, serde_saphyr::Location::UNKNOWN).map_err(SigmaError::Invalid)?;
-    let actions = condition.required_actions();
-    Ok(Rule {
-        id,
-        title: spec.title.clone(),
-        description: format!(
-            "{} (Sigma rule by {author}; Detection Rule License 1.1)",
-            spec.description.clone().unwrap_or_default().trim()
-        ),
-        severity: severity(spec.level.as_deref()),
-        attack: attack_refs(&spec.tags, attack_table),
-        kind: RuleKind::Match,
-        group_by: Vec::new(),
-        condition,
-        summary,
-        context_fields,
-        dedup: Dedup { window: chrono::Duration::seconds(DEFAULT_DEDUP_WINDOW_SECS), by: Vec::new() },
-        false_positives: spec.falsepositives.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-        tests: Vec::new(),
-        file: file.to_string(),
-        actions,
-        mode: Mode::Live,
-    })
+    sigma_rule(file, spec, RuleKind::Match, Vec::new(), condition, attack_table)
 }
 
 fn file_stem(file: &str) -> String {
@@ -458,5 +626,63 @@ mod tests {
         assert!(reason("  sel:\n    eventName|base64: x\n  condition: sel\n").contains("base64"));
         assert!(reason("  keywords: [evil]\n  condition: keywords\n").contains("keyword"));
         assert!(reason("  sel:\n    eventName: x\n  condition: sel and missing\n").contains("missing"));
+    }
+}
+
+#[cfg(test)]
+mod correlation_tests {
+    use super::*;
+
+    const BASE: &str = "title: Failed call
+name: failed_call
+id: base-1
+author: Someone
+logsource: {product: aws, service: cloudtrail}
+generate: false
+detection:
+  sel:
+    errorCode: AccessDenied
+  condition: sel
+";
+
+    fn compile(extra: &str) -> SigmaOutput {
+        let table = AttackTable::parse("a.yml", "techniques: []\n").unwrap_or_default();
+        compile_sigma_files(&[("base.yml", BASE), ("corr.yml", extra)], &table)
+    }
+
+    #[test]
+    fn event_and_value_counts_become_thresholds() {
+        let out = compile(
+            "title: Many denials\nid: corr-1\ncorrelation:\n  type: event_count\n  rules: [failed_call]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition: {gte: 5}\n",
+        );
+        assert!(out.unsupported.is_empty() && out.invalid.is_empty(), "{out:?}");
+        assert_eq!(out.rules.len(), 1, "the base rule does not generate alerts of its own");
+        let RuleKind::Threshold(t) = &out.rules[0].kind else { panic!("threshold expected") };
+        assert_eq!((t.count, t.window.num_minutes()), (5, 10));
+        assert_eq!(out.rules[0].group_by[0].to_string(), "userIdentity.arn");
+        let out = compile(
+            "title: Many actions denied\nid: corr-2\n---\ntitle: x\nid: corr-3\ncorrelation:\n  type: value_count\n  rules: [base-1]\n  timespan: 1h\n  condition: {gt: 3, field: eventName}\n",
+        );
+        let rule = out.rules.iter().find(|r| r.id == "sigma-corr-3").expect("value_count rule");
+        let RuleKind::Threshold(t) = &rule.kind else { panic!("threshold expected") };
+        assert_eq!(t.count, 4);
+        assert!(t.distinct.is_some());
+    }
+
+    #[test]
+    fn ordered_temporal_becomes_a_sequence_and_the_rest_is_reported() {
+        let out = compile(
+            "title: Then\nname: then_call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: CreateUser}\n  condition: sel\n---\ntitle: Denied then created\nid: corr-4\ncorrelation:\n  type: temporal_ordered\n  rules: [failed_call, then_call]\n  group-by: [userIdentity.arn]\n  timespan: 5m\n",
+        );
+        let rule = out.rules.iter().find(|r| r.id == "sigma-corr-4").expect("sequence rule");
+        assert!(matches!(rule.kind, RuleKind::Sequence(_)));
+        let out = compile(
+            "title: Unordered\nid: corr-5\ncorrelation:\n  type: temporal\n  rules: [failed_call]\n  timespan: 5m\n",
+        );
+        assert!(out.unsupported.iter().any(|(_, r)| r.contains("temporal")), "{out:?}");
+        let out = compile(
+            "title: Dangling\nid: corr-6\ncorrelation:\n  type: event_count\n  rules: [nothing]\n  timespan: 5m\n  condition: {gte: 2}\n",
+        );
+        assert!(out.unsupported.iter().any(|(_, r)| r.contains("unknown rule 'nothing'")), "{out:?}");
     }
 }
