@@ -1,0 +1,66 @@
+//! SigmaHQ's CloudTrail rules over generated events with nhiwatch: events/s, JSON parsing
+//! included. (The comparison with the `rsigma` crates is not built: their current releases
+//! depend on `tree-sitter-iter`, which needs a newer Rust than this project's toolchain.)
+//!
+//! `cargo bench -p nhiwatch-benches --bench sigma` (needs ../shared/corpus beside the project;
+//! `NHIWATCH_BENCH_EVENTS` changes the size, default 1,000,000).
+
+use nhiwatch_benches::env_count;
+use nhiwatch_decode::{DecodeOptions, decode_owned};
+use nhiwatch_detect::{Engine, EngineConfig};
+use nhiwatch_generator::{OrgSpec, org_records};
+use nhiwatch_rules::{AttackTable, RulePack};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/sigma/rules/cloud/aws/cloudtrail");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("the SigmaHQ rules are expected at {}", dir.display());
+        std::process::exit(1);
+    };
+    let mut files: Vec<(String, String)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml"))
+        .filter_map(|p| Some((p.display().to_string(), std::fs::read_to_string(&p).ok()?)))
+        .collect();
+    files.sort();
+    let events = env_count("NHIWATCH_BENCH_EVENTS", 1_000_000);
+    let spec = OrgSpec { events, identities: 50_000, ..OrgSpec::default() };
+    let mut input = Vec::with_capacity(events * 1500);
+    for r in org_records(&spec) {
+        serde_json::to_writer(&mut input, &r).unwrap_or_default();
+        input.push(b'\n');
+    }
+    println!(
+        "{} SigmaHQ CloudTrail rules, {events} generated events ({:.0} MiB)",
+        files.len(),
+        input.len() as f64 / 1048576.0
+    );
+
+    // nhiwatch: decode and evaluate.
+    let table = AttackTable::parse("attack.yml", "techniques: []\n").unwrap_or_default();
+    let pack = match RulePack::load(&files, &table) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let owned = input.clone();
+    let t = Instant::now();
+    let decoded = decode_owned(owned, &Arc::from("bench.jsonl"), &DecodeOptions::default());
+    let mut engine = Engine::new(Arc::clone(&pack), EngineConfig::default());
+    let mut ours = 0usize;
+    for e in decoded.events {
+        ours += engine.process(e).len();
+    }
+    ours += engine.finish().len();
+    let ours_rate = events as f64 / t.elapsed().as_secs_f64();
+    println!("nhiwatch: {} rules, {ours} alerts, {ours_rate:.0} events/s", pack.len());
+}
