@@ -7,6 +7,11 @@ fn nhiwatch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nhiwatch")).args(args).output().expect("nhiwatch runs")
 }
 
+/// Runs the binary from the project root, as the README's commands are.
+fn nhiwatch_in_root(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nhiwatch")).current_dir(root()).args(args).output().expect("nhiwatch runs")
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -97,11 +102,7 @@ fn rules_test_reports_like_a_test_runner_and_fails_on_a_failed_test() {
     let dir = tempfile::tempdir().expect("tempdir");
     let junit = dir.path().join("rules.xml");
     let fixtures = root().join("fixtures/rules-test");
-    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
-        .current_dir(root())
-        .args(["rules", "test", "--junit", junit.to_str().expect("utf-8"), "fixtures/rules-test"])
-        .output()
-        .expect("runs");
+    let out = nhiwatch_in_root(&["rules", "test", "--junit", junit.to_str().expect("utf-8"), "fixtures/rules-test"]);
     assert_eq!(out.status.code(), Some(1), "a failed rule test fails the run");
     let stdout = text(&out.stdout);
     let golden = root().join("fixtures/golden/rules-test.txt");
@@ -139,11 +140,7 @@ fn the_committed_rule_catalogue_is_up_to_date() {
 
 #[test]
 fn rules_lint_finds_every_kind_of_mistake() {
-    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
-        .current_dir(root())
-        .args(["rules", "lint", "fixtures/rules-lint"])
-        .output()
-        .expect("runs");
+    let out = nhiwatch_in_root(&["rules", "lint", "fixtures/rules-lint"]);
     assert_eq!(out.status.code(), Some(1), "errors fail the run");
     let stdout = text(&out.stdout);
     let golden = root().join("fixtures/golden/rules-lint.txt");
@@ -152,11 +149,7 @@ fn rules_lint_finds_every_kind_of_mistake() {
     }
     assert_eq!(stdout, std::fs::read_to_string(&golden).expect("golden output (NHIWATCH_BLESS=1 creates it)"));
 
-    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
-        .current_dir(root())
-        .args(["rules", "lint", "--format", "json", "fixtures/rules-lint"])
-        .output()
-        .expect("runs");
+    let out = nhiwatch_in_root(&["rules", "lint", "--format", "json", "fixtures/rules-lint"]);
     let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(findings.as_array().map(Vec::len), Some(7));
 
@@ -196,22 +189,18 @@ fn shadow_rules_are_counted_and_kept_apart() {
 
 #[test]
 fn backtest_compares_a_changed_rule_with_the_current_one() {
-    let out = Command::new(env!("CARGO_BIN_EXE_nhiwatch"))
-        .current_dir(root())
-        .args([
-            "backtest",
-            "--format",
-            "json",
-            "--config",
-            "fixtures/demo/nhiwatch.toml",
-            "--rules",
-            "fixtures/backtest",
-            "--baseline-rules",
-            "rules/aws/aws-discovery-burst-after-caller-identity.yml",
-            "fixtures/demo",
-        ])
-        .output()
-        .expect("runs");
+    let out = nhiwatch_in_root(&[
+        "backtest",
+        "--format",
+        "json",
+        "--config",
+        "fixtures/demo/nhiwatch.toml",
+        "--rules",
+        "fixtures/backtest",
+        "--baseline-rules",
+        "rules/aws/aws-discovery-burst-after-caller-identity.yml",
+        "fixtures/demo",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let golden = root().join("fixtures/golden/backtest.json");
