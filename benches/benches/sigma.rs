@@ -1,6 +1,6 @@
-//! SigmaHQ's CloudTrail rules over generated events with nhiwatch: events/s, JSON parsing
-//! included. (The comparison with the `rsigma` crates is not built: their current releases
-//! depend on `tree-sitter-iter`, which needs a newer Rust than this project's toolchain.)
+//! SigmaHQ's CloudTrail rules over the same generated events with nhiwatch and with the `rsigma`
+//! crates (a Rust streaming Sigma engine; 0.15, the newest release that builds with this
+//! toolchain), in one run: events/s of each, JSON parsing included.
 //!
 //! `cargo bench -p nhiwatch-benches --bench sigma` (needs ../shared/corpus beside the project;
 //! `NHIWATCH_BENCH_EVENTS` changes the size, default 1,000,000).
@@ -63,4 +63,25 @@ fn main() {
     ours += engine.finish().len();
     let ours_rate = events as f64 / t.elapsed().as_secs_f64();
     println!("nhiwatch: {} rules, {ours} alerts, {ours_rate:.0} events/s", pack.len());
+
+    // rsigma: parse each line to JSON and evaluate.
+    let mut rs = rsigma_eval::Engine::new();
+    let mut loaded = 0;
+    for (_, text) in &files {
+        if let Ok(collection) = rsigma_parser::parse_sigma_yaml(text)
+            && rs.add_collection(&collection).is_ok()
+        {
+            loaded += 1;
+        }
+    }
+    let t = Instant::now();
+    let mut theirs = 0usize;
+    for line in input.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) {
+            theirs += rs.evaluate(&rsigma_eval::JsonEvent::borrow(&value)).len();
+        }
+    }
+    let theirs_rate = events as f64 / t.elapsed().as_secs_f64();
+    println!("rsigma:   {loaded} rules, {theirs} matches, {theirs_rate:.0} events/s");
+    println!("nhiwatch / rsigma: {:.2}", ours_rate / theirs_rate);
 }
