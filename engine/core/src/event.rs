@@ -112,11 +112,12 @@ pub struct RawRecord {
     index: OnceLock<Vec<(Range<usize>, Range<usize>)>>,
     /// Value ranges of the fields rules read most, found by the decoder while it parsed the
     /// record, so reading them costs no second scan. Order: [`KNOWN_FIELDS`].
-    known: [Option<(u32, u32)>; 4],
+    known: [Option<(u32, u32)>; KNOWN_FIELDS.len()],
 }
 
 /// Top-level fields whose value ranges decoders record (see [`RawRecord::with_known`]).
-pub const KNOWN_FIELDS: [&str; 4] = ["requestParameters", "responseElements", "additionalEventData", "resources"];
+pub const KNOWN_FIELDS: [&str; 5] =
+    ["requestParameters", "responseElements", "additionalEventData", "resources", "userIdentity"];
 
 impl RawRecord {
     /// Wraps the record's JSON text (copied).
@@ -127,7 +128,7 @@ impl RawRecord {
             end: text.len(),
             parsed: OnceLock::new(),
             index: OnceLock::new(),
-            known: [None; 4],
+            known: [None; KNOWN_FIELDS.len()],
         }
     }
 
@@ -137,7 +138,14 @@ impl RawRecord {
         if buf.get(start..end).is_none() {
             return Self::new("");
         }
-        Self { buf: Arc::clone(buf), start, end, parsed: OnceLock::new(), index: OnceLock::new(), known: [None; 4] }
+        Self {
+            buf: Arc::clone(buf),
+            start,
+            end,
+            parsed: OnceLock::new(),
+            index: OnceLock::new(),
+            known: [None; KNOWN_FIELDS.len()],
+        }
     }
 
     /// The record as written.
@@ -147,7 +155,7 @@ impl RawRecord {
 
     /// Records where the decoder found the values of [`KNOWN_FIELDS`] (byte ranges within the
     /// record text; fields absent from the record stay `None`).
-    pub fn with_known(mut self, known: [Option<Range<usize>>; 4]) -> Self {
+    pub fn with_known(mut self, known: [Option<Range<usize>>; KNOWN_FIELDS.len()]) -> Self {
         let len = self.end - self.start;
         for (slot, r) in self.known.iter_mut().zip(known) {
             *slot = r
