@@ -112,12 +112,11 @@ pub struct RawRecord {
     index: OnceLock<Vec<(Range<usize>, Range<usize>)>>,
     /// Value ranges of the fields rules read most, found by the decoder while it parsed the
     /// record, so reading them costs no second scan. Order: [`KNOWN_FIELDS`].
-    known: [Option<(u32, u32)>; KNOWN_FIELDS.len()],
+    known: [Option<(u32, u32)>; 4],
 }
 
 /// Top-level fields whose value ranges decoders record (see [`RawRecord::with_known`]).
-pub const KNOWN_FIELDS: [&str; 5] =
-    ["requestParameters", "responseElements", "additionalEventData", "resources", "userIdentity"];
+pub const KNOWN_FIELDS: [&str; 4] = ["requestParameters", "responseElements", "additionalEventData", "resources"];
 
 impl RawRecord {
     /// Wraps the record's JSON text (copied).
@@ -128,7 +127,7 @@ impl RawRecord {
             end: text.len(),
             parsed: OnceLock::new(),
             index: OnceLock::new(),
-            known: [None; KNOWN_FIELDS.len()],
+            known: [None; 4],
         }
     }
 
@@ -138,14 +137,7 @@ impl RawRecord {
         if buf.get(start..end).is_none() {
             return Self::new("");
         }
-        Self {
-            buf: Arc::clone(buf),
-            start,
-            end,
-            parsed: OnceLock::new(),
-            index: OnceLock::new(),
-            known: [None; KNOWN_FIELDS.len()],
-        }
+        Self { buf: Arc::clone(buf), start, end, parsed: OnceLock::new(), index: OnceLock::new(), known: [None; 4] }
     }
 
     /// The record as written.
@@ -155,7 +147,7 @@ impl RawRecord {
 
     /// Records where the decoder found the values of [`KNOWN_FIELDS`] (byte ranges within the
     /// record text; fields absent from the record stay `None`).
-    pub fn with_known(mut self, known: [Option<Range<usize>>; KNOWN_FIELDS.len()]) -> Self {
+    pub fn with_known(mut self, known: [Option<Range<usize>>; 4]) -> Self {
         let len = self.end - self.start;
         for (slot, r) in self.known.iter_mut().zip(known) {
             *slot = r

@@ -100,7 +100,7 @@ struct Record<'a> {
     #[serde(borrow)]
     vpc_endpoint_id: Text<'a>,
     #[serde(borrow)]
-    user_identity: Option<&'a RawValue>,
+    user_identity: Option<UserIdentity<'a>>,
     #[serde(rename = "detail-type", borrow)]
     detail_type: Text<'a>,
     #[serde(borrow)]
@@ -251,13 +251,8 @@ fn decode_at_depth(
             None => Origin::Other(s.to_string()),
         },
     };
-    // Read as raw text first so rules reach `userIdentity.*` without rescanning the record.
-    let user_identity: Option<UserIdentity<'_>> = match record.user_identity {
-        Some(raw) if raw.get() != "null" => Some(user_identity_of(raw.get())?),
-        _ => None,
-    };
-    let invoked_by = user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
-    let mut identity = identity_of(user_identity.as_ref(), &account);
+    let invoked_by = record.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
+    let mut identity = identity_of(record.user_identity.as_ref(), &account);
     identity.runtime = record.user_agent.as_deref().and_then(runtime_of);
     Ok(Decoded {
         event: Event {
@@ -292,7 +287,6 @@ fn decode_at_depth(
                     range(record.response_elements),
                     range(record.additional_event_data),
                     range(record.resources),
-                    range(record.user_identity),
                 ]
             }),
             offset,
@@ -329,19 +323,6 @@ fn content_id(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
     format!("nhiwatch-{hex}")
-}
-
-/// Reads `userIdentity`, naming the field at fault when it does not fit.
-fn user_identity_of(text: &str) -> Result<UserIdentity<'_>, RecordError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize::<_, UserIdentity<'_>>(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        let message = message.split(" at line").next().unwrap_or(&message).to_string();
-        let field =
-            if path.is_empty() || path == "." { "userIdentity".to_string() } else { format!("userIdentity.{path}") };
-        RecordError { reason: BadReason::WrongType, detail: format!("field '{field}': {message}") }
-    })
 }
 
 /// Re-reads a record that failed to decode to name the field at fault.
@@ -545,9 +526,8 @@ mod tests {
         assert!(e.detail.contains("eventTime"));
         let e = decode_record(r#"{"eventTime":"yesterday","eventName":"X"}"#, off()).expect_err("bad time");
         assert_eq!(e.reason, BadReason::InvalidTime);
-        let e =
-            decode_record(r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"X","userIdentity":{"type":7}}"#, off())
-                .expect_err("nested");
+        let e = decode_record(r#"{"eventTime":"2026-03-14T02:47:12Z","userIdentity":{"type":7}}"#, off())
+            .expect_err("nested");
         assert!(e.detail.contains("userIdentity.type"), "{}", e.detail);
         let e = decode_record(r#"[1,2]"#, off()).expect_err("not a record");
         assert_eq!(e.reason, BadReason::UnknownShape);
