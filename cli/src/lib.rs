@@ -7,6 +7,7 @@
 
 pub mod backtest;
 pub mod config;
+pub mod inventory;
 pub mod output;
 pub mod pack;
 pub mod replay;

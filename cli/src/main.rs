@@ -33,6 +33,58 @@ enum Command {
     Rules(RulesCommand),
     /// Run a new or changed pack over history and compare it with the current pack.
     Backtest(BacktestArgs),
+    /// List every identity in the archives: human or non-human and why, where from, what,
+    /// when, keys, quiet days, alerts.
+    Inventory(InventoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InventoryArgs {
+    /// Configuration file (TOML).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// GeoIP database (MMDB; repeatable), for countries.
+    #[arg(long = "geoip")]
+    geoip: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: InventoryFormat,
+    /// Archives: files, directories (CloudTrail S3 layout) or `-`.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum InventoryFormat {
+    /// A readable table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array.
+    Json,
+}
+
+fn run_inventory(args: InventoryArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    config.geoip.databases.extend(args.geoip.iter().map(|p| p.display().to_string()));
+    let rule_dirs: Vec<PathBuf> = config.rules.dirs.iter().map(PathBuf::from).collect();
+    let pack = Arc::new(load_pack(&rule_dirs)?);
+    let opts =
+        ReplayOptions { paths: args.paths, progress: std::io::stderr().is_terminal(), ..ReplayOptions::default() };
+    let rows = nhiwatch_cli::inventory::inventory(&opts, pack, config.engine_config()?, &mut std::io::stderr().lock())?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        InventoryFormat::Table => nhiwatch_cli::inventory::write_table(&rows, &mut stdout)?,
+        InventoryFormat::Csv => nhiwatch_cli::inventory::write_csv(&rows, &mut stdout)?,
+        InventoryFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &rows)?;
+            writeln!(stdout)?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -278,6 +330,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => run_replay(args),
         Command::Backtest(args) => run_backtest(args),
+        Command::Inventory(args) => run_inventory(args),
         Command::Rules(RulesCommand::Docs(args)) => run_rules_docs(args),
         Command::Rules(RulesCommand::Lint(args)) => match run_rules_lint(args) {
             Ok(true) => Ok(()),

@@ -260,6 +260,17 @@ pub fn replay(
     config: EngineConfig,
     diagnostics: &mut dyn Write,
 ) -> anyhow::Result<ReplayReport> {
+    replay_observed(opts, pack, config, diagnostics, &mut |_| {})
+}
+
+/// [`replay`], also showing every event, in replay order, to `observe` (inventories, hunts).
+pub fn replay_observed(
+    opts: &ReplayOptions,
+    pack: Arc<RulePack>,
+    config: EngineConfig,
+    diagnostics: &mut dyn Write,
+    observe: &mut dyn FnMut(&Event),
+) -> anyhow::Result<ReplayReport> {
     let started = Instant::now();
     let mut inputs: Vec<(Option<EventTime>, Input)> =
         discover(&opts.paths)?.into_iter().map(|i| (delivery_time(&i), i)).collect();
@@ -283,6 +294,7 @@ pub fn replay(
             let horizon = *at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
             while pending.peek().is_some_and(|Reverse(o)| o.0.time < horizon) {
                 if let Some(Reverse(o)) = pending.pop() {
+                    observe(&o.0);
                     alerts.extend(engine.process(o.0));
                 }
             }
@@ -322,6 +334,7 @@ pub fn replay(
     }
     reporter.finish()?;
     while let Some(Reverse(o)) = pending.pop() {
+        observe(&o.0);
         alerts.extend(engine.process(o.0));
     }
     alerts.extend(engine.finish());

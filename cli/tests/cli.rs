@@ -212,3 +212,32 @@ fn backtest_compares_a_changed_rule_with_the_current_one() {
     assert_eq!(report["baseline_alerts"], 1, "the shipped rule alerts once: the attack");
     assert!(report["added"].as_u64().unwrap_or(0) > 50, "the trial threshold alerts on every pipeline run");
 }
+
+#[test]
+fn inventory_lists_every_identity_with_its_footprint() {
+    let out = nhiwatch_in_root(&[
+        "inventory",
+        "--format",
+        "json",
+        "--config",
+        "fixtures/demo/nhiwatch.toml",
+        "fixtures/demo",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
+    let key = row("svc_ci_deployer");
+    assert_eq!(key["nhi"], true);
+    assert_eq!(key["countries"], serde_json::json!(["NL", "US"]));
+    assert_eq!(key["access_keys"], serde_json::json!(["AKIA5NWTQ7XKR2LMHV3D"]));
+    assert!(key["sensitive_actions"].as_array().is_some_and(|a| a.contains(&serde_json::json!("CreateUser"))));
+    assert_eq!(key["alerts"], 14);
+    assert!(rows.iter().any(|r| r["nhi"] == false && r["nhi_reason"] == "SSO/SAML federated session"));
+    assert_eq!(row("provisioner")["usual_hours"], "Mon, 09–10 UTC");
+
+    let out = nhiwatch_in_root(&["inventory", "--format", "csv", "fixtures/demo"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert!(csv.starts_with("id,type,name,account,nhi,nhi_reason"), "{csv}");
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+}

@@ -71,18 +71,23 @@ impl HourProfile {
         smoothed / f64::from(self.total) * 24.0
     }
 
-    /// The usual days and hours in words: `Mon–Fri, 08–18 UTC` (each day or hour with at least
-    /// a tenth of the busiest one's activity).
+    /// The usual days and hours in words: `Mon–Fri, 08–18 UTC`.
     fn usual_hours(&self) -> String {
-        let busiest = |xs: &[f32]| xs.iter().copied().fold(0.0f32, f32::max);
-        let (max_day, max_hour) = (busiest(&self.days), busiest(&self.hours));
-        if max_day <= 0.0 {
-            return "none yet".to_string();
-        }
-        let active_days: Vec<usize> = (0..7).filter(|d| self.days[*d] >= max_day * 0.1).collect();
-        let active_hours: Vec<usize> = (0..24).filter(|h| self.hours[*h] >= max_hour * 0.1).collect();
-        format!("{}, {} UTC", day_ranges(&active_days), hour_ranges(&active_hours))
+        describe_usual(&self.days, &self.hours)
     }
+}
+
+/// Usual days and hours in words, `Mon–Fri, 08–18 UTC`: each day or hour of the day with at
+/// least a tenth of the busiest one's activity.
+pub fn describe_usual(days: &[f32; 7], hours: &[f32; 24]) -> String {
+    let busiest = |xs: &[f32]| xs.iter().copied().fold(0.0f32, f32::max);
+    let (max_day, max_hour) = (busiest(days), busiest(hours));
+    if max_day <= 0.0 {
+        return "none yet".to_string();
+    }
+    let active_days: Vec<usize> = (0..7).filter(|d| days[*d] >= max_day * 0.1).collect();
+    let active_hours: Vec<usize> = (0..24).filter(|h| hours[*h] >= max_hour * 0.1).collect();
+    format!("{}, {} UTC", day_ranges(&active_days), hour_ranges(&active_hours))
 }
 
 /// Runs of consecutive numbers, each written by `label(first, last)` and joined by commas.
