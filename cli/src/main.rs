@@ -321,6 +321,15 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// True for a write to a closed pipe, however it is wrapped.
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let kind = e
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind)
+        .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+    kind == Some(std::io::ErrorKind::BrokenPipe)
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("NHIWATCH_LOG"))
@@ -345,6 +354,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`nhiwatch replay … | head`): nothing is wrong with the run.
+        Err(e) if e.chain().any(is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("nhiwatch: error: {e:#}");
             ExitCode::FAILURE
