@@ -39,18 +39,7 @@ impl RulePack {
             let id_loc = spec.id.referenced;
             match Rule::compile(spec, file, attack) {
                 Ok(rule) => {
-                    if let Some(other) = seen.insert(rule.id.clone(), file.clone()) {
-                        errors.push(LoadError {
-                            file: file.clone(),
-                            error: RuleError {
-                                line: id_loc.line(),
-                                column: id_loc.column(),
-                                message: format!("duplicate rule id '{}' (also in {other})", rule.id),
-                            },
-                        });
-                    } else {
-                        rules.push(rule);
-                    }
+                    add_unique(rule, (id_loc.line(), id_loc.column()), &mut seen, &mut rules, &mut errors);
                 }
                 Err(error) => errors.push(LoadError { file: file.clone(), error }),
             }
@@ -58,18 +47,7 @@ impl RulePack {
         let sigma = crate::sigma::compile_sigma_files(&sigma_files, attack);
         errors.extend(sigma.invalid.into_iter().map(|(file, error)| LoadError { file, error }));
         for rule in sigma.rules {
-            if let Some(other) = seen.insert(rule.id.clone(), rule.file.clone()) {
-                errors.push(LoadError {
-                    file: rule.file.clone(),
-                    error: RuleError {
-                        line: 0,
-                        column: 0,
-                        message: format!("duplicate rule id '{}' (also in {other})", rule.id),
-                    },
-                });
-            } else {
-                rules.push(rule);
-            }
+            add_unique(rule, (0, 0), &mut seen, &mut rules, &mut errors);
         }
         if !errors.is_empty() {
             return Err(PackError { errors });
@@ -135,6 +113,30 @@ impl RulePack {
                 out.push(any[j]);
                 j += 1;
             }
+        }
+    }
+}
+
+/// Adds `rule` unless its id is taken, in which case the duplicate is an error at `at`.
+fn add_unique(
+    rule: Rule,
+    at: (u64, u64),
+    seen: &mut BTreeMap<String, String>,
+    rules: &mut Vec<Rule>,
+    errors: &mut Vec<LoadError>,
+) {
+    match seen.get(&rule.id) {
+        Some(other) => errors.push(LoadError {
+            file: rule.file.clone(),
+            error: RuleError {
+                line: at.0,
+                column: at.1,
+                message: format!("duplicate rule id '{}' (also in {other})", rule.id),
+            },
+        }),
+        None => {
+            seen.insert(rule.id.clone(), rule.file.clone());
+            rules.push(rule);
         }
     }
 }

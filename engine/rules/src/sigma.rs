@@ -484,21 +484,26 @@ impl<'a> ConditionParser<'a> {
     }
 
     fn expr(&mut self) -> Result<Condition, SigmaError> {
-        let mut parts = vec![self.term()?];
-        while self.peek() == Some("or") {
-            self.pos += 1;
-            parts.push(self.term()?);
-        }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::Any(parts) })
+        self.joined("or", Self::term, Condition::Any)
     }
 
     fn term(&mut self) -> Result<Condition, SigmaError> {
-        let mut parts = vec![self.factor()?];
-        while self.peek() == Some("and") {
+        self.joined("and", Self::factor, Condition::All)
+    }
+
+    /// `item (word item)*`, combined when there is more than one.
+    fn joined(
+        &mut self,
+        word: &str,
+        item: fn(&mut Self) -> Result<Condition, SigmaError>,
+        combine: fn(Vec<Condition>) -> Condition,
+    ) -> Result<Condition, SigmaError> {
+        let mut parts = vec![item(self)?];
+        while self.peek() == Some(word) {
             self.pos += 1;
-            parts.push(self.factor()?);
+            parts.push(item(self)?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::All(parts) })
+        Ok(if parts.len() == 1 { parts.remove(0) } else { combine(parts) })
     }
 
     fn factor(&mut self) -> Result<Condition, SigmaError> {
