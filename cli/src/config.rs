@@ -44,6 +44,91 @@ pub struct Config {
     /// Known-good behaviour to silence.
     #[serde(default)]
     pub suppress: Vec<SuppressConfig>,
+    /// Live input for `nhiwatch run`.
+    #[serde(default)]
+    pub kafka: Option<nhiwatch_kafka::KafkaSettings>,
+    /// Where `nhiwatch run` delivers alerts.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Where `nhiwatch run` puts messages it cannot decode.
+    #[serde(default)]
+    pub dead_letter: Option<DeadLetterConfig>,
+    /// Durable state of `nhiwatch run`.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Prometheus metrics of `nhiwatch run`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// One or more `[[alerts.sinks]]` (default: standard output).
+    #[serde(default)]
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// One `[[alerts.sinks]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// `kafka` (a topic, keyed by alert id), `file` (JSON Lines, appended) or `stdout`.
+    #[serde(rename = "type")]
+    pub kind: SinkKind,
+    /// Topic, for `kafka`.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// File, for `file` (relative to the config file).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// True: this sink receives only the alerts of shadow-mode rules (and analysts' sinks
+    /// never do).
+    #[serde(default)]
+    pub shadow: bool,
+}
+
+/// Kind of alert sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// A Kafka topic.
+    Kafka,
+    /// A JSON Lines file.
+    File,
+    /// Standard output.
+    Stdout,
+}
+
+/// `[dead_letter]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    /// Topic for messages that cannot be decoded (headers name source topic, partition,
+    /// offset and error).
+    pub topic: String,
+}
+
+/// `[state]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Directory of the per-partition checkpoints (default `./nhiwatch-state`).
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// How often state is checkpointed and offsets committed (default `30s`).
+    #[serde(default)]
+    pub checkpoint_interval: Option<String>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address serving Prometheus text on `/metrics` (e.g. `127.0.0.1:9898`); none when unset.
+    #[serde(default)]
+    pub listen: Option<String>,
 }
 
 /// `[geoip]`.
@@ -110,6 +195,10 @@ pub struct EngineSection {
     /// about 1–2 KiB each). The least recently active is evicted beyond it and counted.
     #[serde(default)]
     pub max_identities: Option<usize>,
+    /// `nhiwatch run`: when a partition has been quiet this long (wall time), its buffered
+    /// events are evaluated without waiting for the lateness to pass (default `10s`).
+    #[serde(default)]
+    pub idle_flush: Option<String>,
 }
 
 /// `[identities]`.
@@ -151,6 +240,8 @@ impl Config {
         };
         config.geoip.databases.iter_mut().for_each(resolve);
         config.rules.dirs.iter_mut().for_each(resolve);
+        config.state.dir.iter_mut().for_each(resolve);
+        config.alerts.sinks.iter_mut().filter_map(|s| s.path.as_mut()).for_each(resolve);
         Ok(config)
     }
 
@@ -158,6 +249,23 @@ impl Config {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let config: Self = toml::from_str(text)?;
         config.engine_settings()?;
+        if let Some(idle) = &config.engine.idle_flush {
+            parse_duration(idle).context("[engine] idle_flush")?;
+        }
+        if let Some(every) = &config.state.checkpoint_interval {
+            parse_duration(every).context("[state] checkpoint_interval")?;
+        }
+        for (i, sink) in config.alerts.sinks.iter().enumerate() {
+            match sink.kind {
+                SinkKind::Kafka => {
+                    anyhow::ensure!(sink.topic.is_some(), "[[alerts.sinks]] #{}: kafka needs `topic`", i + 1)
+                }
+                SinkKind::File => {
+                    anyhow::ensure!(sink.path.is_some(), "[[alerts.sinks]] #{}: file needs `path`", i + 1)
+                }
+                SinkKind::Stdout => {}
+            }
+        }
         Ok(config)
     }
 

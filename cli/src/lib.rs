@@ -8,10 +8,12 @@
 pub mod backtest;
 pub mod config;
 pub mod inventory;
+pub mod metrics;
 pub mod output;
 pub mod pack;
 pub mod replay;
 pub mod rule_docs;
 pub mod rule_lint;
 pub mod rule_tests;
+pub mod run;
 pub mod state;

@@ -19,8 +19,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "nhiwatch", version, about = "Detect misuse of non-human identities in cloud audit logs")]
 struct Cli {
+    /// Log format on standard error (`NHIWATCH_LOG` sets the level, e.g. `info`, `debug`).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +47,120 @@ enum Command {
     /// List every identity in the archives: human or non-human and why, where from, what,
     /// when, keys, quiet days, alerts.
     Inventory(InventoryArgs),
+    /// Detect live: consume audit records from Kafka, deliver alerts, keep state in
+    /// checkpoints (stops cleanly on SIGTERM / SIGINT, reloads rules on SIGHUP).
+    Run(RunArgs),
+    /// Load archives into a Kafka topic, one record per message keyed by identity.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Configuration file (TOML) with [kafka], [[alerts.sinks]], [state], [metrics].
+    #[arg(long)]
+    config: PathBuf,
+    /// Rule directory (repeatable); replaces `[rules] dirs` and the built-in pack.
+    #[arg(long = "rules")]
+    rules: Vec<PathBuf>,
+}
+
+fn run_run(args: RunArgs) -> anyhow::Result<()> {
+    use nhiwatch_cli::run::{Flags, RunSettings, run};
+    let config = Config::load(&args.config)?;
+    let settings = RunSettings::from_config(&config, args.rules)?;
+    let flags = Arc::new(Flags::default());
+    let metrics = Arc::new(nhiwatch_cli::metrics::Metrics::default());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    // Signal handlers are installed before the first message is read, so SIGTERM always
+    // means "checkpoint and exit", never an abrupt end.
+    runtime.block_on(install_signal_handlers(Arc::clone(&flags)))?;
+    if let Some(listen) = settings.metrics_listen {
+        let listener = std::net::TcpListener::bind(listen).with_context(|| format!("[metrics] listen {listen}"))?;
+        listener.set_nonblocking(true)?;
+        let metrics = Arc::clone(&metrics);
+        runtime.spawn(async move {
+            let result = match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => nhiwatch_cli::metrics::serve(l, metrics).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "metrics endpoint stopped");
+            }
+        });
+        tracing::info!(%listen, "serving /metrics");
+    }
+    let summary = run(settings, flags, Arc::clone(&metrics))?;
+    eprintln!(
+        "nhiwatch run: stopped cleanly after {} records, {} alerts, {} dead-lettered",
+        summary.events, summary.alerts, summary.dead_lettered
+    );
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(())
+}
+
+async fn install_signal_handlers(flags: Arc<nhiwatch_cli::run::Flags>) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => flags.stop.store(true, Ordering::Relaxed),
+                _ = int.recv() => flags.stop.store(true, Ordering::Relaxed),
+                _ = hup.recv() => flags.reload.store(true, Ordering::Relaxed),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+struct PublishArgs {
+    /// Bootstrap brokers (`host:port,...`).
+    #[arg(long)]
+    brokers: String,
+    /// Topic to publish to.
+    #[arg(long)]
+    topic: String,
+    /// librdkafka producer property (`key=value`, repeatable), e.g. `security.protocol=SASL_SSL`.
+    #[arg(long = "producer-property", short = 'X')]
+    properties: Vec<String>,
+    /// Only events at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    until: Option<String>,
+    /// Archives: files, directories (CloudTrail S3 layout) or `-`.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn run_publish(args: PublishArgs) -> anyhow::Result<()> {
+    let mut settings = nhiwatch_kafka::KafkaSettings::for_brokers(&args.brokers);
+    for p in &args.properties {
+        let (k, v) = p.split_once('=').with_context(|| format!("producer property '{p}' is not key=value"))?;
+        settings.producer.insert(k.to_string(), nhiwatch_kafka::PropertyValue::Text(v.to_string()));
+    }
+    let opts = ReplayOptions {
+        paths: args.paths,
+        since: args.since.as_deref().map(parse_time_arg).transpose().context("--since")?,
+        until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
+        progress: std::io::stderr().is_terminal(),
+        ..ReplayOptions::default()
+    };
+    let mut stderr = std::io::stderr().lock();
+    let (n, summary) = nhiwatch_cli::run::publish(&opts, &settings, &args.topic, &mut stderr)?;
+    writeln!(
+        stderr,
+        "published {n} records to {} ({} bad records skipped, {} outside --since/--until)",
+        args.topic,
+        summary.bad_total(),
+        summary.events_out_of_range
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -331,12 +456,19 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("NHIWATCH_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // `run` is a service: it says what it does at info level; the batch commands stay quiet.
+    let default_level = if matches!(cli.command, Command::Run(_)) { "info" } else { "error" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NHIWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let result = match cli.command {
+        Command::Run(args) => run_run(args),
+        Command::Publish(args) => run_publish(args),
         Command::Replay(args) => run_replay(args),
         Command::Backtest(args) => run_backtest(args),
         Command::Inventory(args) => run_inventory(args),

@@ -272,11 +272,6 @@ pub fn replay_observed(
     observe: &mut dyn FnMut(&Event),
 ) -> anyhow::Result<ReplayReport> {
     let started = Instant::now();
-    let mut inputs: Vec<(Option<EventTime>, Input)> =
-        discover(&opts.paths)?.into_iter().map(|i| (delivery_time(&i), i)).collect();
-    // Inputs without a delivery time first, then by delivery time, then by name.
-    inputs.sort_by(|a, b| (a.0.is_some(), a.0, &a.1).cmp(&(b.0.is_some(), b.0, &b.1)));
-    let mut summary = Summary { files: inputs.len() as u64, ..Summary::default() };
     let mut engine = match &opts.state {
         Some(dir) if !opts.reset_state => match crate::state::load(dir)? {
             Some(snapshot) => Engine::restore(pack, config, snapshot)
@@ -285,17 +280,49 @@ pub fn replay_observed(
         },
         _ => Engine::new(pack, config),
     };
-    let bar = progress_bar(opts.progress, inputs.len() as u64, "replaying");
+    let mut alerts = Vec::new();
+    let mut summary = for_each_event(opts, diagnostics, &mut |event| {
+        observe(&event);
+        alerts.extend(engine.process(event));
+        Ok(())
+    })?;
+    alerts.extend(engine.finish());
+    if let Some(dir) = &opts.state {
+        summary.state_bytes = Some(crate::state::save(dir, &engine.snapshot())?);
+    }
+    summary.engine = engine.stats().clone();
+    summary.elapsed = started.elapsed();
+    let (shadow_alerts, alerts): (Vec<Alert>, Vec<Alert>) = alerts.into_iter().partition(|a| a.shadow);
+    Ok(ReplayReport { alerts, shadow_alerts, summary })
+}
+
+/// Reads `opts.paths` and hands every good event within `--since` / `--until` to `each`, in
+/// replay order (event time, event id, file, record); bad records are reported to
+/// `diagnostics` and counted. Returns the input side of the summary.
+///
+/// Files whose names carry a CloudTrail delivery time (the S3 layout) are read in that order
+/// and merged as a stream: events are handed on once no later file can hold an earlier one
+/// (an hour before the next file's time), so memory holds about an hour of events rather
+/// than the archive. Other inputs are read first and merged into the same order.
+pub fn for_each_event(
+    opts: &ReplayOptions,
+    diagnostics: &mut dyn Write,
+    each: &mut dyn FnMut(Event) -> anyhow::Result<()>,
+) -> anyhow::Result<Summary> {
+    let mut inputs: Vec<(Option<EventTime>, Input)> =
+        discover(&opts.paths)?.into_iter().map(|i| (delivery_time(&i), i)).collect();
+    // Inputs without a delivery time first, then by delivery time, then by name.
+    inputs.sort_by(|a, b| (a.0.is_some(), a.0, &a.1).cmp(&(b.0.is_some(), b.0, &b.1)));
+    let mut summary = Summary { files: inputs.len() as u64, ..Summary::default() };
+    let bar = progress_bar(opts.progress, inputs.len() as u64, "reading");
     let mut reporter = BadReporter { out: diagnostics, per_key: BTreeMap::new() };
     let mut pending: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
-    let mut alerts = Vec::new();
     for (delivered, input) in &inputs {
         if let Some(at) = delivered {
             let horizon = *at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
             while pending.peek().is_some_and(|Reverse(o)| o.0.time < horizon) {
                 if let Some(Reverse(o)) = pending.pop() {
-                    observe(&o.0);
-                    alerts.extend(engine.process(o.0));
+                    each(o.0)?;
                 }
             }
         }
@@ -334,18 +361,10 @@ pub fn replay_observed(
     }
     reporter.finish()?;
     while let Some(Reverse(o)) = pending.pop() {
-        observe(&o.0);
-        alerts.extend(engine.process(o.0));
+        each(o.0)?;
     }
-    alerts.extend(engine.finish());
     bar.finish_and_clear();
-    if let Some(dir) = &opts.state {
-        summary.state_bytes = Some(crate::state::save(dir, &engine.snapshot())?);
-    }
-    summary.engine = engine.stats().clone();
-    summary.elapsed = started.elapsed();
-    let (shadow_alerts, alerts): (Vec<Alert>, Vec<Alert>) = alerts.into_iter().partition(|a| a.shadow);
-    Ok(ReplayReport { alerts, shadow_alerts, summary })
+    Ok(summary)
 }
 
 /// Parses `--since` / `--until`: RFC 3339 or a date (`2026-03-14`, midnight UTC).

@@ -311,8 +311,10 @@ impl Engine {
         alerts
     }
 
-    /// End of input: evaluates everything still buffered.
-    pub fn finish(&mut self) -> Vec<Alert> {
+    /// A live source went quiet: evaluates everything buffered, as if the allowed lateness
+    /// had passed (the watermark moves to the latest event time). Events that arrive later
+    /// with earlier times are counted late and still evaluated.
+    pub fn flush_idle(&mut self) -> Vec<Alert> {
         let mut alerts = Vec::new();
         if let Some(max) = self.max_time
             && self.watermark.is_none_or(|wm| max > wm)
@@ -322,7 +324,18 @@ impl Engine {
         while let Some(Reverse(p)) = self.pending.pop() {
             self.evaluate(p.event, &mut alerts);
         }
-        self.finalize_stats();
+        alerts
+    }
+
+    /// Events buffered until the watermark passes them.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// End of input: evaluates everything still buffered.
+    pub fn finish(&mut self) -> Vec<Alert> {
+        let alerts = self.flush_idle();
+        self.refresh_gauges();
         alerts
     }
 
@@ -335,7 +348,9 @@ impl Engine {
         }
     }
 
-    pub(crate) fn finalize_stats(&mut self) {
+    /// Brings the gauges in [`Engine::stats`] (identities by kind, groups tracked,
+    /// evictions) up to date; counters are always current.
+    pub fn refresh_gauges(&mut self) {
         self.stats.identities_nhi =
             self.identities.iter().filter(|(_, s)| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
         self.stats.identities_human = self.identities.len() as u64 - self.stats.identities_nhi;
