@@ -378,4 +378,25 @@ mod tests {
         assert!(e.org.owns_account("111111111111"));
         assert_eq!(e.org.account_name("111111111111"), Some("prod"));
     }
+
+    #[test]
+    fn run_configs_of_the_readme_and_fixtures_are_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let c = Config::load(&root.join("fixtures/kafka/nhiwatch.toml")).expect("fixture config");
+        let s = crate::run::RunSettings::from_config(&c, vec![]).expect("run settings");
+        assert_eq!(s.kafka.topics, ["cloudtrail"]);
+        assert_eq!(s.idle_flush, std::time::Duration::from_secs(5));
+        let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+        let block = readme.split("```toml\n[kafka]").nth(1).and_then(|b| b.split("```").next()).expect("run example");
+        let c = Config::parse(&format!("[kafka]{block}")).expect("README run example");
+        let s = crate::run::RunSettings::from_config(&c, vec![]).expect("run settings");
+        assert_eq!(s.sinks.len(), 2);
+        assert!(s.sinks[1].shadow);
+        assert_eq!(s.dead_letter.as_deref(), Some("nhiwatch-dlq"));
+        assert_eq!(c.kafka.expect("kafka").consumer_config().get("security.protocol"), Some("SASL_SSL"));
+        let err = Config::parse("[[alerts.sinks]]\ntype = \"kafka\"\n").expect_err("topic required");
+        assert!(format!("{err:#}").contains("topic"), "{err:#}");
+        let err = Config::parse("[state]\ncheckpoint_interval = \"often\"\n").expect_err("bad interval");
+        assert!(format!("{err:#}").contains("checkpoint_interval"), "{err:#}");
+    }
 }
