@@ -9,7 +9,9 @@
 //! 2. every `checkpoint_interval`, on revocation and on shutdown: wait until every alert and
 //!    dead letter sent so far is acknowledged, then write each partition's checkpoint (engine
 //!    snapshot, including events still waiting for the watermark, plus the next input offset)
-//!    atomically, then commit those offsets to the group;
+//!    atomically, then commit those offsets to the group. Reading pauses only while the
+//!    snapshots are taken; a background thread serializes and writes them (the interval's
+//!    checkpoints), and the offsets are committed once they are on disk;
 //! 3. on assignment a partition resumes from its checkpoint's offset with its state.
 //!
 //! A crash between two checkpoints replays the messages after the last one: the alerts they
@@ -245,7 +247,81 @@ struct Part {
     arrivals: VecDeque<Arrival>,
 }
 
+/// Snapshots taken, to be written.
+struct Prepared {
+    items: Vec<(PathBuf, Checkpoint)>,
+    started: Instant,
+    paused: Duration,
+}
+
+/// What writing [`Prepared`] snapshots achieved.
+struct Written {
+    offsets: Vec<(TopicPartition, i64)>,
+    failed: Vec<TopicPartition>,
+    error: Option<String>,
+    bytes: u64,
+    seconds: f64,
+    paused: Duration,
+}
+
+/// Writes snapshots (serializing and compressing is most of a checkpoint's cost).
+fn write_checkpoints(prepared: Prepared) -> Written {
+    let mut written = Written {
+        offsets: Vec::new(),
+        failed: Vec::new(),
+        error: None,
+        bytes: 0,
+        seconds: 0.0,
+        paused: prepared.paused,
+    };
+    for (path, cp) in prepared.items {
+        let tp = (cp.topic.clone(), cp.partition);
+        if written.error.is_some() {
+            written.failed.push(tp);
+            continue;
+        }
+        match crate::state::write_gz_json(&path, &cp) {
+            Ok(n) => {
+                written.bytes += n;
+                written.offsets.push((tp, cp.next_offset));
+            }
+            Err(e) => {
+                written.error = Some(format!("{e:#}"));
+                written.failed.push(tp);
+            }
+        }
+    }
+    written.seconds = prepared.started.elapsed().as_secs_f64();
+    written
+}
+
+/// The background checkpoint writer: one job at a time.
+struct Writer {
+    jobs: std::sync::mpsc::Sender<Prepared>,
+    done: std::sync::mpsc::Receiver<Written>,
+    busy: bool,
+}
+
+impl Writer {
+    fn spawn() -> anyhow::Result<Self> {
+        let (jobs, job_rx) = std::sync::mpsc::channel::<Prepared>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("checkpoint-writer".into())
+            .spawn(move || {
+                for job in job_rx {
+                    if done_tx.send(write_checkpoints(job)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .context("starting the checkpoint writer")?;
+        Ok(Self { jobs, done, busy: false })
+    }
+}
+
 struct Inner {
+    writer: Writer,
     pack: Arc<RulePack>,
     engine_config: EngineConfig,
     parts: Vec<Part>,
@@ -468,21 +544,20 @@ impl Inner {
         Ok(())
     }
 
-    /// Makes alerts durable, then writes the checkpoints of `which` (all when `None`)
-    /// partitions that changed. Returns the offsets to commit.
-    fn checkpoint(
+    /// Makes alerts durable, then takes snapshots of the `which` (all when `None`) partitions
+    /// that changed. Consumption pauses only for this; writing happens in [`write_checkpoints`].
+    fn prepare_checkpoint(
         &mut self,
         which: Option<&[TopicPartition]>,
         metrics: &Metrics,
         deadline: Duration,
-    ) -> anyhow::Result<Vec<(TopicPartition, i64)>> {
+    ) -> anyhow::Result<Prepared> {
         let started = Instant::now();
         if let Err(e) = self.sinks.flush(deadline) {
             metrics.checkpoint(false, 0.0, 0);
             return Err(e.context("alerts not yet acknowledged; checkpoint postponed"));
         }
-        let mut bytes = 0;
-        let mut offsets = Vec::new();
+        let mut items = Vec::new();
         for part in self.parts.iter_mut().filter(|p| which.is_none_or(|w| w.contains(&p.tp))) {
             if part.dirty
                 && let Some(next) = part.next_offset
@@ -495,25 +570,107 @@ impl Inner {
                     next_offset: next,
                     engine: part.engine.snapshot(),
                 };
-                match crate::state::write_gz_json(&checkpoint_path(&self.state_dir, &part.tp), &cp) {
-                    Ok(n) => bytes += n,
-                    Err(e) => {
-                        metrics.checkpoint(false, 0.0, 0);
-                        return Err(e);
-                    }
-                }
-                part.checkpointed = Some(next);
+                items.push((checkpoint_path(&self.state_dir, &part.tp), cp));
                 part.dirty = false;
-            }
-            if let Some(o) = part.checkpointed {
-                offsets.push((part.tp.clone(), o));
             }
             part.engine.refresh_gauges();
             let s = part.engine.stats();
             metrics.engine_gauges(&part.tp, s.identities_nhi, s.identities_human, s.state_evictions_total);
         }
-        metrics.checkpoint(true, started.elapsed().as_secs_f64(), bytes);
-        Ok(offsets)
+        Ok(Prepared { items, started, paused: started.elapsed() })
+    }
+
+    /// Records what a write achieved; returns the offsets to commit (every partition's
+    /// latest checkpoint, among `which`).
+    fn apply_written(
+        &mut self,
+        written: Written,
+        which: Option<&[TopicPartition]>,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Vec<(TopicPartition, i64)>> {
+        for (tp, offset) in &written.offsets {
+            if let Some(part) = self.parts.iter_mut().find(|p| &p.tp == tp) {
+                part.checkpointed = Some(*offset);
+            }
+        }
+        if let Some(error) = written.error {
+            for tp in &written.failed {
+                if let Some(part) = self.parts.iter_mut().find(|p| &p.tp == tp) {
+                    part.dirty = true;
+                }
+            }
+            metrics.checkpoint(false, 0.0, 0);
+            anyhow::bail!("writing checkpoints: {error}");
+        }
+        metrics.checkpoint(true, written.seconds, written.bytes);
+        tracing::debug!(
+            paused_ms = written.paused.as_millis() as u64,
+            seconds = written.seconds,
+            bytes = written.bytes,
+            "checkpoint written"
+        );
+        Ok(self
+            .parts
+            .iter()
+            .filter(|p| which.is_none_or(|w| w.contains(&p.tp)))
+            .filter_map(|p| Some((p.tp.clone(), p.checkpointed?)))
+            .collect())
+    }
+
+    /// Waits for a checkpoint being written in the background and records it.
+    fn wait_for_writer(&mut self, metrics: &Metrics) -> Option<Vec<(TopicPartition, i64)>> {
+        if !self.writer.busy {
+            return None;
+        }
+        let written = self.writer.done.recv().ok()?;
+        self.writer.busy = false;
+        self.record_written(written, metrics)
+    }
+
+    fn record_written(&mut self, written: Written, metrics: &Metrics) -> Option<Vec<(TopicPartition, i64)>> {
+        match self.apply_written(written, None, metrics) {
+            Ok(offsets) => Some(offsets),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "checkpoint failed; retried at the next interval");
+                None
+            }
+        }
+    }
+
+    /// A background checkpoint that finished since the last call: the offsets to commit.
+    fn poll_writer(&mut self, metrics: &Metrics) -> Option<Vec<(TopicPartition, i64)>> {
+        if !self.writer.busy {
+            return None;
+        }
+        let written = self.writer.done.try_recv().ok()?;
+        self.writer.busy = false;
+        self.record_written(written, metrics)
+    }
+
+    /// Starts a checkpoint of every changed partition; the files are written by the
+    /// background writer and the offsets committed when [`Inner::poll_writer`] sees it done.
+    fn checkpoint_in_background(&mut self, metrics: &Metrics) -> anyhow::Result<()> {
+        if self.writer.busy {
+            return Ok(());
+        }
+        let prepared = self.prepare_checkpoint(None, metrics, ACK_DEADLINE)?;
+        self.writer.jobs.send(prepared).map_err(|_| anyhow::anyhow!("the checkpoint writer stopped"))?;
+        self.writer.busy = true;
+        Ok(())
+    }
+
+    /// Delivers, snapshots and writes the checkpoints of `which` now (revocation, shutdown).
+    /// Returns the offsets to commit.
+    fn checkpoint(
+        &mut self,
+        which: Option<&[TopicPartition]>,
+        metrics: &Metrics,
+        deadline: Duration,
+    ) -> anyhow::Result<Vec<(TopicPartition, i64)>> {
+        self.wait_for_writer(metrics);
+        let prepared = self.prepare_checkpoint(which, metrics, deadline)?;
+        let written = write_checkpoints(prepared);
+        self.apply_written(written, which, metrics)
     }
 
     /// Runs `pack` from now on, keeping every partition's state for the rules it still has.
@@ -563,6 +720,7 @@ pub fn run(settings: RunSettings, flags: Arc<Flags>, metrics: Arc<Metrics>) -> a
         .with_context(|| format!("creating state directory {}", settings.state_dir.display()))?;
     let runner = Arc::new(Runner {
         inner: Mutex::new(Inner {
+            writer: Writer::spawn()?,
             pack,
             engine_config: settings.engine.clone(),
             parts: Vec::new(),
@@ -600,16 +758,16 @@ pub fn run(settings: RunSettings, flags: Arc<Flags>, metrics: Arc<Metrics>) -> a
             last_tick = Instant::now();
             runner.lock().flush_idle(&metrics)?;
         }
+        let written = runner.lock().poll_writer(&metrics);
+        if let Some(offsets) = written
+            && let Err(e) = nhiwatch_kafka::group::commit(&consumer, &offsets, CommitMode::Async)
+        {
+            tracing::warn!(error = %e, "committing offsets failed (the checkpoints hold them)");
+        }
         if last_checkpoint.elapsed() >= settings.checkpoint_interval {
             last_checkpoint = Instant::now();
-            let result = runner.lock().checkpoint(None, &metrics, ACK_DEADLINE);
-            match result {
-                Ok(offsets) => {
-                    if let Err(e) = nhiwatch_kafka::group::commit(&consumer, &offsets, CommitMode::Async) {
-                        tracing::warn!(error = %e, "committing offsets failed (the checkpoints hold them)");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "checkpoint postponed"),
+            if let Err(e) = runner.lock().checkpoint_in_background(&metrics) {
+                tracing::warn!(error = %format!("{e:#}"), "checkpoint postponed");
             }
         }
         let rules_changed = !settings.rule_dirs.is_empty() && last_rules_check.elapsed() >= Duration::from_secs(2) && {
