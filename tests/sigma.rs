@@ -91,3 +91,44 @@ fn sigma_rules_fire_on_the_stratus_detonations_they_were_written_for() {
         }
     }
 }
+
+/// Sigma `temporal` fires whatever the order of its rules' events; `temporal_ordered` only in
+/// order; both only within the timespan and per group.
+#[test]
+fn temporal_correlations_fire_in_any_order_and_ordered_ones_only_in_order() {
+    let rules = "title: Recon\nname: recon\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: ListUsers}\n  condition: sel\n---\ntitle: Backdoor\nname: backdoor\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: CreateUser}\n  condition: sel\n---\ntitle: Recon and backdoor, any order\nid: 6f0a3c52-0000-4000-8000-000000000001\ntags: [attack.t1136.003]\ncorrelation:\n  type: temporal\n  rules: [recon, backdoor]\n  group-by: [userIdentity.arn]\n  timespan: 10m\nlevel: high\n---\ntitle: Recon then backdoor\nid: 6f0a3c52-0000-4000-8000-000000000002\ntags: [attack.t1136.003]\ncorrelation:\n  type: temporal_ordered\n  rules: [recon, backdoor]\n  group-by: [userIdentity.arn]\n  timespan: 10m\nlevel: high\n";
+    let pack = Arc::new(
+        RulePack::load(&[("correlations.yml".to_string(), rules.to_string())], &attack_table())
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert!(pack.unsupported().is_empty(), "{:?}", pack.unsupported());
+    let record = |id: &str, minute: u32, name: &str, user: &str| {
+        format!(
+            r#"{{"eventTime":"2026-03-14T02:{minute:02}:00Z","eventSource":"iam.amazonaws.com","eventName":"{name}","eventID":"{id}","recipientAccountId":"111111111111","sourceIPAddress":"203.0.113.9","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111111111111:user/{user}","userName":"{user}","accountId":"111111111111"}}}}"#
+        )
+    };
+    let fired = |lines: &[String]| -> Vec<String> {
+        let out = decode_buffer(lines.join("\n").as_bytes(), &Arc::from("t.jsonl"), &DecodeOptions::default());
+        assert!(out.bad.is_empty(), "{:?}", out.bad);
+        let mut engine = Engine::new(Arc::clone(&pack), EngineConfig::default());
+        let mut alerts: Vec<_> = out.events.into_iter().flat_map(|e| engine.process(e)).collect();
+        alerts.extend(engine.finish());
+        // The base rules alert on their own too; only the correlations are checked here.
+        let mut titles: Vec<String> = alerts.into_iter().map(|a| a.title).filter(|t| t.starts_with("Recon ")).collect();
+        titles.sort();
+        titles
+    };
+    // In order: both fire.
+    assert_eq!(
+        fired(&[record("a1", 0, "ListUsers", "ci"), record("a2", 5, "CreateUser", "ci")]),
+        ["Recon and backdoor, any order", "Recon then backdoor"]
+    );
+    // Reversed: only the unordered one.
+    assert_eq!(
+        fired(&[record("b1", 0, "CreateUser", "ci"), record("b2", 5, "ListUsers", "ci")]),
+        ["Recon and backdoor, any order"]
+    );
+    // Too far apart, or by different identities: neither.
+    assert!(fired(&[record("c1", 0, "CreateUser", "ci"), record("c2", 20, "ListUsers", "ci")]).is_empty());
+    assert!(fired(&[record("d1", 0, "ListUsers", "ci"), record("d2", 5, "CreateUser", "other")]).is_empty());
+}

@@ -459,7 +459,8 @@ impl Engine {
             if !rule.condition.matches(&subject) {
                 return None;
             }
-            let starts = seq.steps[0].condition.matches(&subject);
+            // An ordered run starts only at its first step; an unordered one at any step.
+            let starts = !seq.ordered || seq.steps[0].condition.matches(&subject);
             let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
             let st = if starts {
                 self.transient.get_or_insert(&group, slot, || RuleState::Sequence(Box::default()))

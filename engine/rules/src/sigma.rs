@@ -7,9 +7,9 @@
 //! expressions with `and`, `or`, `not`, parentheses, `1 of`/`all of` with wildcards and
 //! `them`. Matching is case-insensitive unless `|cased`, as Sigma specifies. ATT&CK ids come from
 //! `attack.tNNNN` tags. Correlation rules `event_count` and `value_count` become threshold
-//! rules and `temporal_ordered` a sequence over the referenced rules. Anything else (keyword
-//! searches, encoding modifiers, unordered `temporal`, other log sources) is reported as
-//! unsupported with the reason, never silently dropped.
+//! rules, `temporal_ordered` a sequence over the referenced rules and `temporal` the same
+//! sequence in any order. Anything else (keyword searches, encoding modifiers, other log
+//! sources) is reported as unsupported with the reason, never silently dropped.
 //!
 //! Sigma rules are under the Detection Rule License 1.1: every alert names the rule's author.
 
@@ -191,8 +191,8 @@ fn sigma_rule(
     })
 }
 
-/// `event_count`, `value_count` and `temporal_ordered` correlations, as threshold and sequence
-/// rules over the referenced rules' conditions.
+/// `event_count`, `value_count`, `temporal` and `temporal_ordered` correlations, as threshold
+/// and sequence (unordered or ordered) rules over the referenced rules' conditions.
 fn compile_correlation(
     file: &str,
     spec: &SigmaSpec,
@@ -247,9 +247,9 @@ fn compile_correlation(
             let t = crate::kind::Threshold { window, count: count(cond)?, distinct: Some(distinct), after: None };
             sigma_rule(file, spec, RuleKind::Threshold(t), group_by, any, table)
         }
-        "temporal_ordered" => {
+        "temporal_ordered" | "temporal" => {
             if conditions.len() < 2 {
-                return Err(unsupported("temporal_ordered needs at least two rules"));
+                return Err(unsupported(format!("{kind} needs at least two rules")));
             }
             let steps = names
                 .iter()
@@ -261,7 +261,7 @@ fn compile_correlation(
                     require: Vec::new(),
                 })
                 .collect();
-            let seq = crate::kind::Sequence { steps, within: window };
+            let seq = crate::kind::Sequence { steps, within: window, ordered: kind == "temporal_ordered" };
             sigma_rule(file, spec, RuleKind::Sequence(seq), group_by, any, table)
         }
         other => Err(unsupported(format!("correlation type '{other}' is not supported yet"))),

@@ -23,13 +23,60 @@ struct Run {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Partials {
     runs: Vec<Run>,
+    /// Unordered sequences: the latest event of each step, while within the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    latest: Vec<Option<Evidence>>,
 }
 
 impl Partials {
     /// True when no run is in progress.
     pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
+        self.runs.is_empty() && self.latest.iter().all(Option::is_none)
     }
+}
+
+fn finding(seq: &Sequence, evidence: Vec<Evidence>, steps: Vec<Value>, vars: Map<String, Value>) -> Finding {
+    let mut context = Map::new();
+    context.insert("sequence".into(), Value::from(steps));
+    context.insert("values".into(), Value::Object(vars));
+    context.insert("within".into(), Value::from(nhiwatch_core::time::format_duration(seq.within)));
+    let ids = evidence.iter().map(|e| e.event_id.clone()).collect();
+    Finding { count: evidence.len() as u64, evidence, context, trigger_ids: ids }
+}
+
+fn step_json(name: &str, e: &Evidence) -> Value {
+    json!({"step": name, "action": e.action, "event_id": e.event_id, "time": super::time_text(e.time)})
+}
+
+/// Steps in any order (Sigma `temporal`): fires when every step has an event within the
+/// window of the newest, citing the latest event of each step, then starts over.
+fn observe_unordered(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Option<Finding> {
+    let event = subject.event;
+    if st.latest.len() != seq.steps.len() {
+        st.latest = vec![None; seq.steps.len()];
+    }
+    let mut matched = false;
+    for (slot, step) in st.latest.iter_mut().zip(&seq.steps) {
+        if step.condition.matches(subject) {
+            *slot = Some(Evidence::from_event(event));
+            matched = true;
+        }
+    }
+    for slot in &mut st.latest {
+        if slot.as_ref().is_some_and(|e| event.time - e.time > seq.within) {
+            *slot = None;
+        }
+    }
+    if !matched || st.latest.iter().any(Option::is_none) {
+        return None;
+    }
+    let latest: Vec<(String, Evidence)> =
+        seq.steps.iter().zip(std::mem::take(&mut st.latest)).filter_map(|(s, e)| Some((s.name.clone(), e?))).collect();
+    let steps = latest.iter().map(|(name, e)| step_json(name, e)).collect();
+    let mut evidence: Vec<Evidence> = latest.into_iter().map(|(_, e)| e).collect();
+    evidence.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+    evidence.dedup_by(|a, b| a.event_id == b.event_id);
+    Some(finding(seq, evidence, steps, Map::new()))
 }
 
 fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vec<(String, String)>> {
@@ -39,6 +86,9 @@ fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vec<(String, S
 /// Advances runs with the event, starts a new one when it matches the first step, and returns
 /// a finding for a completed run.
 pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Option<Finding> {
+    if !seq.ordered {
+        return observe_unordered(seq, st, subject);
+    }
     let event = subject.event;
     st.runs.retain(|r| event.time - r.started <= seq.within);
     let mut completed = None;
@@ -63,19 +113,9 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Opti
     }
     let finding = completed.map(|i| {
         let run = st.runs.remove(i);
-        let steps: Vec<Value> = seq
-            .steps
-            .iter()
-            .zip(&run.evidence)
-            .map(|(s, e)| json!({"step": s.name, "action": e.action, "event_id": e.event_id, "time": super::time_text(e.time)}))
-            .collect();
+        let steps: Vec<Value> = seq.steps.iter().zip(&run.evidence).map(|(s, e)| step_json(&s.name, e)).collect();
         let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
-        let mut context = Map::new();
-        context.insert("sequence".into(), Value::from(steps));
-        context.insert("values".into(), Value::Object(vars));
-        context.insert("within".into(), Value::from(nhiwatch_core::time::format_duration(seq.within)));
-        let ids = run.evidence.iter().map(|e| e.event_id.clone()).collect();
-        Finding { count: run.evidence.len() as u64, evidence: run.evidence, context, trigger_ids: ids }
+        finding(seq, run.evidence, steps, vars)
     });
     if seq.steps[0].condition.matches(subject)
         && let Some(vars) = captures(seq, 0, event)

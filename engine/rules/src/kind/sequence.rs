@@ -28,6 +28,8 @@ pub struct Sequence {
     pub steps: Vec<Step>,
     /// Time limit from the first step to the last.
     pub within: Duration,
+    /// False: the steps may happen in any order (Sigma `temporal` correlations).
+    pub ordered: bool,
 }
 
 impl Sequence {
@@ -64,6 +66,6 @@ impl Sequence {
             }
             steps.push(Step { name: st.name.clone(), condition: Condition::compile(&st.condition)?, capture, require });
         }
-        Ok(Self { steps, within })
+        Ok(Self { steps, within, ordered: true })
     }
 }
