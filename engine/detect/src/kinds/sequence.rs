@@ -117,6 +117,8 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Opti
         let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
         finding(seq, run.evidence, steps, vars)
     });
+    // Other runs completed by the same event are the same finding (one alert cites it).
+    st.runs.retain(|r| r.next < seq.steps.len());
     if seq.steps[0].condition.matches(subject)
         && let Some(vars) = captures(seq, 0, event)
     {
