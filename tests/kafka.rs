@@ -322,3 +322,22 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn sigterm_with_the_brokers_away_still_checkpoints_and_exits() {
+    let (mut broker, dir, port) = setup(1);
+    let config = run_config(&broker, dir.path(), port, "", "");
+    publish(&broker, "cloudtrail", &[&demo()]);
+    let total = total_events();
+    let run = Run::start(&config, port, dir.path().join("run.log"));
+    run.wait_for("every record", WAIT, |r| events_in(r) >= total);
+    broker.stop();
+    let stopping = std::time::Instant::now();
+    assert_eq!(run.terminate(), 0, "the checkpoint is written, so the stop is clean");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(45),
+        "stopping waited {:?} for absent brokers",
+        stopping.elapsed()
+    );
+    assert_eq!(checkpoint_offset(dir.path()), total as u64, "everything read is in the checkpoint");
+}

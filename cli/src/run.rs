@@ -29,7 +29,7 @@ use nhiwatch_detect::{Engine, EngineConfig};
 use nhiwatch_kafka::{KafkaSettings, Outgoing, PartitionOwner, ReliableProducer, TopicPartition};
 use nhiwatch_rules::RulePack;
 use rdkafka::Message;
-use rdkafka::consumer::{BaseConsumer, CommitMode};
+use rdkafka::consumer::{BaseConsumer, CommitMode, ConsumerContext};
 use rdkafka::message::BorrowedMessage;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -733,7 +733,11 @@ pub fn run(settings: RunSettings, flags: Arc<Flags>, metrics: Arc<Metrics>) -> a
         }),
         metrics: Arc::clone(&metrics),
     });
-    let consumer: BaseConsumer<_> = nhiwatch_kafka::group::subscribe(&settings.kafka, Arc::clone(&runner))?;
+    let mut closing = Closing {
+        consumer: Some(nhiwatch_kafka::group::subscribe(&settings.kafka, Arc::clone(&runner))?),
+        commit: Vec::new(),
+    };
+    let Some(consumer) = closing.consumer.as_ref() else { anyhow::bail!("the consumer is gone") };
     tracing::info!(
         brokers = settings.kafka.brokers,
         group = settings.kafka.group_id,
@@ -760,7 +764,7 @@ pub fn run(settings: RunSettings, flags: Arc<Flags>, metrics: Arc<Metrics>) -> a
         }
         let written = runner.lock().poll_writer(&metrics);
         if let Some(offsets) = written
-            && let Err(e) = nhiwatch_kafka::group::commit(&consumer, &offsets, CommitMode::Async)
+            && let Err(e) = nhiwatch_kafka::group::commit(consumer, &offsets, CommitMode::Async)
         {
             tracing::warn!(error = %e, "committing offsets failed (the checkpoints hold them)");
         }
@@ -796,13 +800,44 @@ pub fn run(settings: RunSettings, flags: Arc<Flags>, metrics: Arc<Metrics>) -> a
             }
         }
     };
-    nhiwatch_kafka::group::commit(&consumer, &offsets, CommitMode::Sync).context("committing final offsets")?;
-    drop(consumer);
+    closing.commit = offsets;
+    drop(closing);
     Ok(RunSummary {
         events: metrics.events_total(),
         alerts: metrics.alerts_total(),
         dead_lettered: metrics.dead_lettered_total(),
     })
+}
+
+/// How long stopping waits for the final commit and the group's goodbye.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Commits the final offsets and closes the consumer (leaving the group) on another thread,
+/// waiting at most [`CLOSE_DEADLINE`]: with the brokers away librdkafka would wait for them
+/// indefinitely, and the checkpoints already hold the offsets. Runs on every way out of `run`.
+struct Closing<C: ConsumerContext + 'static> {
+    consumer: Option<BaseConsumer<C>>,
+    commit: Vec<(TopicPartition, i64)>,
+}
+
+impl<C: ConsumerContext + 'static> Drop for Closing<C> {
+    fn drop(&mut self) {
+        let Some(consumer) = self.consumer.take() else { return };
+        let commit = std::mem::take(&mut self.commit);
+        let (done, finished) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("kafka-close".into()).spawn(move || {
+            if let Err(e) = nhiwatch_kafka::group::commit(&consumer, &commit, CommitMode::Sync) {
+                tracing::warn!(error = %e, "committing final offsets failed (the checkpoints hold them)");
+            }
+            drop(consumer);
+            let _ = done.send(());
+        });
+        if spawned.is_err() || finished.recv_timeout(CLOSE_DEADLINE).is_err() {
+            tracing::warn!(
+                "the brokers did not answer: stopping without a clean goodbye to the group (the checkpoints hold the offsets)"
+            );
+        }
+    }
 }
 
 fn reload(runner: &Runner, dirs: &[PathBuf], metrics: &Metrics) {

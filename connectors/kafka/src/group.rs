@@ -35,6 +35,7 @@ pub trait PartitionOwner: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct GroupContext<O> {
     owner: Arc<O>,
+    throttle: crate::Throttle,
 }
 
 impl<O: PartitionOwner> ClientContext for GroupContext<O> {
@@ -50,17 +51,34 @@ impl<O: PartitionOwner> ClientContext for GroupContext<O> {
     }
 
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        tracing::warn!(%error, reason, "kafka client error (retrying)");
+        if self.throttle.admit(&error.to_string()) {
+            tracing::warn!(%error, reason, "kafka client error (retrying; repeats are not logged for a minute)");
+        }
     }
 
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        use rdkafka::config::RDKafkaLogLevel as L;
-        match level {
-            L::Emerg | L::Alert | L::Critical | L::Error => tracing::error!(facility = fac, "librdkafka: {message}"),
-            L::Warning => tracing::warn!(facility = fac, "librdkafka: {message}"),
-            L::Notice | L::Info => tracing::info!(facility = fac, "librdkafka: {message}"),
-            L::Debug => tracing::debug!(facility = fac, "librdkafka: {message}"),
+        log_client_message(&self.throttle, level, fac, message);
+    }
+}
+
+/// librdkafka's own log lines, through `tracing`; failures repeated while a broker is away are
+/// throttled.
+pub(crate) fn log_client_message(
+    throttle: &crate::Throttle,
+    level: rdkafka::config::RDKafkaLogLevel,
+    fac: &str,
+    message: &str,
+) {
+    use rdkafka::config::RDKafkaLogLevel as L;
+    match level {
+        L::Emerg | L::Alert | L::Critical | L::Error => {
+            if throttle.admit(message) {
+                tracing::error!(facility = fac, "librdkafka: {message}");
+            }
         }
+        L::Warning => tracing::warn!(facility = fac, "librdkafka: {message}"),
+        L::Notice | L::Info => tracing::info!(facility = fac, "librdkafka: {message}"),
+        L::Debug => tracing::debug!(facility = fac, "librdkafka: {message}"),
     }
 }
 
@@ -114,7 +132,7 @@ pub fn subscribe<O: PartitionOwner>(
 ) -> Result<BaseConsumer<GroupContext<O>>, KafkaError> {
     let consumer: BaseConsumer<GroupContext<O>> = settings
         .consumer_config()
-        .create_with_context(GroupContext { owner })
+        .create_with_context(GroupContext { owner, throttle: crate::Throttle::default() })
         .map_err(|source| KafkaError::Create { what: "consumer", source })?;
     let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(|source| KafkaError::Subscribe { topics: settings.topics.clone(), source })?;

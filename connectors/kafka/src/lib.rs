@@ -15,6 +15,31 @@ pub mod producer;
 pub mod settings;
 
 pub use group::{GroupContext, PartitionOwner, TopicPartition};
+
+/// Keeps a client's repeated complaints (every reconnect attempt while a broker is away) from
+/// flooding the log: each distinct message is logged at most once a minute.
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    seen: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl Throttle {
+    /// Messages kept in memory before the oldest are forgotten.
+    const KEEP: usize = 256;
+
+    pub(crate) fn admit(&self, message: &str) -> bool {
+        let Ok(mut seen) = self.seen.lock() else { return true };
+        let now = std::time::Instant::now();
+        if seen.get(message).is_some_and(|at| now.duration_since(*at) < std::time::Duration::from_secs(60)) {
+            return false;
+        }
+        if seen.len() >= Self::KEEP {
+            seen.retain(|_, at| now.duration_since(*at) < std::time::Duration::from_secs(60));
+        }
+        seen.insert(message.to_string(), now);
+        true
+    }
+}
 pub use producer::{Outgoing, ReliableProducer};
 pub use settings::{KafkaSettings, PropertyValue};
 

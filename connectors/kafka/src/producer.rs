@@ -34,11 +34,18 @@ struct Tracker {
     acknowledged: AtomicU64,
     failed: Mutex<Vec<Outgoing>>,
     last_error: Mutex<String>,
+    throttle: crate::Throttle,
 }
 
 impl ClientContext for Tracker {
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        tracing::warn!(%error, reason, "kafka producer error (retrying)");
+        if self.throttle.admit(&error.to_string()) {
+            tracing::warn!(%error, reason, "kafka producer error (retrying; repeats are not logged for a minute)");
+        }
+    }
+
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        crate::group::log_client_message(&self.throttle, level, fac, message);
     }
 }
 
