@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod backtest;
 pub mod config;
 pub mod inventory;

@@ -52,6 +52,178 @@ enum Command {
     Run(RunArgs),
     /// Load archives into a Kafka topic, one record per message keyed by identity.
     Publish(PublishArgs),
+    /// Convert archives into a Parquet archive of normalized events (resumable), for `query`.
+    Archive(ArchiveArgs),
+    /// SQL over a Parquet archive (table `events`) and alert files (table `alerts`).
+    Query(QueryArgs),
+    /// Engine state from history.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BaselineCommand {
+    /// Learn baselines from history into a state directory, so `replay --state` (or a
+    /// checkpoint seed for `run`) starts mature instead of blind for its first weeks.
+    Build(BaselineBuildArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BaselineBuildArgs {
+    /// History: archives, directories (CloudTrail S3 layout), Parquet archives or `-`.
+    #[arg(long = "from", required = true, num_args = 1..)]
+    from: Vec<PathBuf>,
+    /// State directory to write (replaced).
+    #[arg(long)]
+    state: PathBuf,
+    /// Only history before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    until: Option<String>,
+    /// Configuration file (TOML).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Rule directory (repeatable); replaces the built-in pack.
+    #[arg(long = "rules")]
+    rules: Vec<PathBuf>,
+}
+
+fn run_baseline_build(args: BaselineBuildArgs) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let rule_dirs =
+        if args.rules.is_empty() { config.rules.dirs.iter().map(PathBuf::from).collect() } else { args.rules };
+    let pack = Arc::new(load_pack(&rule_dirs)?);
+    let opts = ReplayOptions {
+        paths: args.from,
+        until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
+        progress: std::io::stderr().is_terminal(),
+        state: Some(args.state.clone()),
+        reset_state: true,
+        ..ReplayOptions::default()
+    };
+    let mut stderr = std::io::stderr().lock();
+    let report = replay(&opts, pack, config.engine_config()?, &mut stderr)?;
+    writeln!(
+        stderr,
+        "baseline built from {} events ({} identities, {} groups) into {} ({} bytes); the {} alerts of the history are not reported (use replay for them)",
+        report.summary.engine.events_total,
+        report.summary.engine.identities_nhi + report.summary.engine.identities_human,
+        report.summary.engine.groups_tracked,
+        args.state.display(),
+        report.summary.state_bytes.unwrap_or(0),
+        report.alerts.len()
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+struct ArchiveArgs {
+    /// The Parquet archive (created or extended).
+    #[arg(long)]
+    out: PathBuf,
+    /// Stop with an error at the first bad record.
+    #[arg(long)]
+    strict: bool,
+    /// Archives: files, directories (CloudTrail S3 layout) or `-`.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn run_archive(args: ArchiveArgs) -> anyhow::Result<()> {
+    let mut stderr = std::io::stderr().lock();
+    let started = std::time::Instant::now();
+    let s = nhiwatch_cli::archive::archive(&args.paths, &args.out, args.strict, &mut stderr)?;
+    let bad: u64 = s.bad_by_reason.values().sum();
+    writeln!(
+        stderr,
+        "archived {} events from {} inputs into {} Parquet files under {} ({} inputs already there, {} bad records; {} events in the archive) in {:.1}s",
+        s.events,
+        s.inputs,
+        s.files,
+        args.out.display(),
+        s.skipped,
+        bad,
+        s.total_events,
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+struct QueryArgs {
+    /// The SQL.
+    sql: String,
+    /// A Parquet archive written by `nhiwatch archive` (table `events`).
+    #[arg(long)]
+    events: Option<PathBuf>,
+    /// Alert files, JSON Lines (table `alerts`; repeatable).
+    #[arg(long = "alerts")]
+    alerts: Vec<PathBuf>,
+    /// GeoIP database for `geo_country(ip)` and friends (repeatable).
+    #[arg(long = "geoip")]
+    geoip: Vec<PathBuf>,
+    /// Configuration file (its GeoIP databases).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: QueryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum QueryFormat {
+    /// A readable table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON object per row, per line.
+    Json,
+}
+
+fn run_query(args: QueryArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    config.geoip.databases.extend(args.geoip.iter().map(|p| p.display().to_string()));
+    anyhow::ensure!(
+        args.events.is_some() || !args.alerts.is_empty(),
+        "give --events DIR and/or --alerts FILE to query"
+    );
+    if let Some(dir) = &args.events {
+        anyhow::ensure!(
+            nhiwatch_hunt::is_archive(dir),
+            "{} is not an nhiwatch Parquet archive (make one with nhiwatch archive)",
+            dir.display()
+        );
+    }
+    let geo: Option<Arc<dyn nhiwatch_core::geo::GeoResolver>> = if config.geoip.databases.is_empty() {
+        None
+    } else {
+        Some(Arc::new(nhiwatch_geo::MmdbResolver::open(&config.geoip.databases)?))
+    };
+    let opts = nhiwatch_hunt::QueryOptions { events: args.events, alerts: args.alerts, geo };
+    let batches = nhiwatch_hunt::run_query(&args.sql, &opts)?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        QueryFormat::Table => writeln!(stdout, "{}", arrow::util::pretty::pretty_format_batches(&batches)?)?,
+        QueryFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut stdout);
+            for b in &batches {
+                w.write(b)?;
+            }
+        }
+        QueryFormat::Json => {
+            let mut w = arrow::json::LineDelimitedWriter::new(&mut stdout);
+            for b in &batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -469,6 +641,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_run(args),
         Command::Publish(args) => run_publish(args),
+        Command::Archive(args) => run_archive(args),
+        Command::Query(args) => run_query(args),
+        Command::Baseline(BaselineCommand::Build(args)) => run_baseline_build(args),
         Command::Replay(args) => run_replay(args),
         Command::Backtest(args) => run_backtest(args),
         Command::Inventory(args) => run_inventory(args),

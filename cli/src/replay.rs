@@ -175,13 +175,17 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> ProgressBar {
 }
 
 /// Reports bad records, capped per file and reason.
-struct BadReporter<'a> {
-    out: &'a mut dyn Write,
+pub(crate) struct BadReporter<'a> {
+    pub(crate) out: &'a mut dyn Write,
     per_key: BTreeMap<(String, String), u64>,
 }
 
-impl BadReporter<'_> {
-    fn report(&mut self, bad: &BadRecord) -> std::io::Result<()> {
+impl<'a> BadReporter<'a> {
+    pub(crate) fn new(out: &'a mut dyn Write) -> Self {
+        Self { out, per_key: BTreeMap::new() }
+    }
+
+    pub(crate) fn report(&mut self, bad: &BadRecord) -> std::io::Result<()> {
         let n = self.per_key.entry((bad.offset.file.to_string(), bad.reason.to_string())).or_default();
         *n += 1;
         if *n <= REPORTS_PER_FILE_AND_REASON {
@@ -190,7 +194,7 @@ impl BadReporter<'_> {
         Ok(())
     }
 
-    fn finish(&mut self) -> std::io::Result<()> {
+    pub(crate) fn finish(&mut self) -> std::io::Result<()> {
         for ((file, reason), n) in &self.per_key {
             if *n > REPORTS_PER_FILE_AND_REASON {
                 writeln!(
@@ -221,6 +225,12 @@ pub fn delivery_time(input: &Input) -> Option<EventTime> {
             .flatten()
             .map(|t| t.and_utc())
     })
+}
+
+/// Where events come from: an input of the file connector, or a Parquet archive file.
+enum Source<'a> {
+    Input(&'a Input),
+    Parquet(&'a std::path::Path),
 }
 
 /// An event in replay order: (time, event id, file, record).
@@ -309,17 +319,29 @@ pub fn for_each_event(
     diagnostics: &mut dyn Write,
     each: &mut dyn FnMut(Event) -> anyhow::Result<()>,
 ) -> anyhow::Result<Summary> {
-    let mut inputs: Vec<(Option<EventTime>, Input)> =
-        discover(&opts.paths)?.into_iter().map(|i| (delivery_time(&i), i)).collect();
+    // Parquet archives (`nhiwatch archive`) are read whole, first; other paths are discovered.
+    let (archives, others): (Vec<PathBuf>, Vec<PathBuf>) =
+        opts.paths.iter().cloned().partition(|p| nhiwatch_hunt::is_archive(p));
+    let mut parquet = Vec::new();
+    for dir in &archives {
+        parquet.extend(nhiwatch_hunt::read::archive_files(dir)?);
+    }
+    let mut inputs: Vec<(Option<EventTime>, Input)> = if others.is_empty() {
+        Vec::new()
+    } else {
+        discover(&others)?.into_iter().map(|i| (delivery_time(&i), i)).collect()
+    };
     // Inputs without a delivery time first, then by delivery time, then by name.
     inputs.sort_by(|a, b| (a.0.is_some(), a.0, &a.1).cmp(&(b.0.is_some(), b.0, &b.1)));
-    let mut summary = Summary { files: inputs.len() as u64, ..Summary::default() };
-    let bar = progress_bar(opts.progress, inputs.len() as u64, "reading");
-    let mut reporter = BadReporter { out: diagnostics, per_key: BTreeMap::new() };
+    let mut summary = Summary { files: (inputs.len() + parquet.len()) as u64, ..Summary::default() };
+    let bar = progress_bar(opts.progress, summary.files, "reading");
+    let mut reporter = BadReporter::new(diagnostics);
     let mut pending: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
-    for (delivered, input) in &inputs {
+    let sources =
+        parquet.iter().map(|p| (None, Source::Parquet(p))).chain(inputs.iter().map(|(t, i)| (*t, Source::Input(i))));
+    for (delivered, source) in sources {
         if let Some(at) = delivered {
-            let horizon = *at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
+            let horizon = at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
             while pending.peek().is_some_and(|Reverse(o)| o.0.time < horizon) {
                 if let Some(Reverse(o)) = pending.pop() {
                     each(o.0)?;
@@ -327,7 +349,10 @@ pub fn for_each_event(
             }
         }
         let decode_started = Instant::now();
-        let out = decode_input(input, &opts.decode);
+        let (out, name) = match source {
+            Source::Input(input) => (decode_input(input, &opts.decode), input.name()),
+            Source::Parquet(path) => (nhiwatch_hunt::read::read_file(path, &opts.decode)?, path.display().to_string()),
+        };
         summary.decode_time += decode_started.elapsed();
         for bad in &out.bad {
             if opts.strict {
@@ -339,12 +364,7 @@ pub fn for_each_event(
         for (note, n) in &out.notes {
             *summary.notes.entry(note.as_str().to_string()).or_default() += n;
             if let Some(first) = out.first_note.get(note) {
-                writeln!(
-                    reporter.out,
-                    "note: {}: {n} records with {} (first at {first})",
-                    input.name(),
-                    note.as_str()
-                )?;
+                writeln!(reporter.out, "note: {name}: {n} records with {} (first at {first})", note.as_str())?;
             }
         }
         summary.events_decoded += out.events.len() as u64;
