@@ -88,10 +88,7 @@ struct BaselineBuildArgs {
 }
 
 fn run_baseline_build(args: BaselineBuildArgs) -> anyhow::Result<()> {
-    let config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
+    let config = load_config(args.config.as_ref(), &[])?;
     let rule_dirs =
         if args.rules.is_empty() { config.rules.dirs.iter().map(PathBuf::from).collect() } else { args.rules };
     let pack = Arc::new(load_pack(&rule_dirs)?);
@@ -169,25 +166,11 @@ struct QueryArgs {
     config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    format: QueryFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum QueryFormat {
-    /// A readable table.
-    Table,
-    /// CSV with a header row.
-    Csv,
-    /// One JSON object per row, per line.
-    Json,
+    format: RowFormat,
 }
 
 fn run_query(args: QueryArgs) -> anyhow::Result<()> {
-    let mut config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    config.geoip.databases.extend(args.geoip.iter().map(|p| p.display().to_string()));
+    let config = load_config(args.config.as_ref(), &args.geoip)?;
     anyhow::ensure!(
         args.events.is_some() || !args.alerts.is_empty(),
         "give --events DIR and/or --alerts FILE to query"
@@ -208,14 +191,14 @@ fn run_query(args: QueryArgs) -> anyhow::Result<()> {
     let batches = nhiwatch_hunt::run_query(&args.sql, &opts)?;
     let mut stdout = std::io::stdout().lock();
     match args.format {
-        QueryFormat::Table => writeln!(stdout, "{}", arrow::util::pretty::pretty_format_batches(&batches)?)?,
-        QueryFormat::Csv => {
+        RowFormat::Table => writeln!(stdout, "{}", arrow::util::pretty::pretty_format_batches(&batches)?)?,
+        RowFormat::Csv => {
             let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut stdout);
             for b in &batches {
                 w.write(b)?;
             }
         }
-        QueryFormat::Json => {
+        RowFormat::Json => {
             let mut w = arrow::json::LineDelimitedWriter::new(&mut stdout);
             for b in &batches {
                 w.write(b)?;
@@ -316,13 +299,7 @@ fn run_publish(args: PublishArgs) -> anyhow::Result<()> {
         let (k, v) = p.split_once('=').with_context(|| format!("producer property '{p}' is not key=value"))?;
         settings.producer.insert(k.to_string(), nhiwatch_kafka::PropertyValue::Text(v.to_string()));
     }
-    let opts = ReplayOptions {
-        paths: args.paths,
-        since: args.since.as_deref().map(parse_time_arg).transpose().context("--since")?,
-        until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
-        progress: std::io::stderr().is_terminal(),
-        ..ReplayOptions::default()
-    };
+    let opts = sliced(args.paths, args.since.as_deref(), args.until.as_deref())?;
     let mut stderr = std::io::stderr().lock();
     let (n, summary) = nhiwatch_cli::run::publish(&opts, &settings, &args.topic, &mut stderr)?;
     writeln!(
@@ -345,28 +322,46 @@ struct InventoryArgs {
     geoip: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    format: InventoryFormat,
+    format: RowFormat,
     /// Archives: files, directories (CloudTrail S3 layout) or `-`.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }
 
+/// Output of the commands that print rows (`inventory`, `query`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum InventoryFormat {
+enum RowFormat {
     /// A readable table.
     Table,
     /// CSV with a header row.
     Csv,
-    /// A JSON array.
+    /// JSON (an array for `inventory`, one object per line for `query`).
     Json,
 }
 
-fn run_inventory(args: InventoryArgs) -> anyhow::Result<()> {
-    let mut config = match &args.config {
+/// Reading `paths` within `--since` / `--until`, with progress on a terminal.
+fn sliced(paths: Vec<PathBuf>, since: Option<&str>, until: Option<&str>) -> anyhow::Result<ReplayOptions> {
+    Ok(ReplayOptions {
+        paths,
+        since: since.map(parse_time_arg).transpose().context("--since")?,
+        until: until.map(parse_time_arg).transpose().context("--until")?,
+        progress: std::io::stderr().is_terminal(),
+        ..ReplayOptions::default()
+    })
+}
+
+/// The configuration file, if any, with `--geoip` databases added.
+fn load_config(path: Option<&PathBuf>, geoip: &[PathBuf]) -> anyhow::Result<Config> {
+    let mut config = match path {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    config.geoip.databases.extend(args.geoip.iter().map(|p| p.display().to_string()));
+    config.geoip.databases.extend(geoip.iter().map(|p| p.display().to_string()));
+    Ok(config)
+}
+
+fn run_inventory(args: InventoryArgs) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_ref(), &args.geoip)?;
     let rule_dirs: Vec<PathBuf> = config.rules.dirs.iter().map(PathBuf::from).collect();
     let pack = Arc::new(load_pack(&rule_dirs)?);
     let opts =
@@ -374,9 +369,9 @@ fn run_inventory(args: InventoryArgs) -> anyhow::Result<()> {
     let rows = nhiwatch_cli::inventory::inventory(&opts, pack, config.engine_config()?, &mut std::io::stderr().lock())?;
     let mut stdout = std::io::stdout().lock();
     match args.format {
-        InventoryFormat::Table => nhiwatch_cli::inventory::write_table(&rows, &mut stdout)?,
-        InventoryFormat::Csv => nhiwatch_cli::inventory::write_csv(&rows, &mut stdout)?,
-        InventoryFormat::Json => {
+        RowFormat::Table => nhiwatch_cli::inventory::write_table(&rows, &mut stdout)?,
+        RowFormat::Csv => nhiwatch_cli::inventory::write_csv(&rows, &mut stdout)?,
+        RowFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, &rows)?;
             writeln!(stdout)?;
         }
@@ -410,19 +405,10 @@ struct BacktestArgs {
 }
 
 fn run_backtest(args: BacktestArgs) -> anyhow::Result<()> {
-    let config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
+    let config = load_config(args.config.as_ref(), &[])?;
     let candidate = Arc::new(load_pack(&args.rules)?);
     let current = Arc::new(load_pack(&args.baseline_rules)?);
-    let opts = ReplayOptions {
-        paths: args.paths,
-        since: args.since.as_deref().map(parse_time_arg).transpose().context("--since")?,
-        until: args.until.as_deref().map(parse_time_arg).transpose().context("--until")?,
-        progress: std::io::stderr().is_terminal(),
-        ..ReplayOptions::default()
-    };
+    let opts = sliced(args.paths, args.since.as_deref(), args.until.as_deref())?;
     let mut stderr = std::io::stderr().lock();
     let report = nhiwatch_cli::backtest::backtest(&opts, candidate, current, config.engine_config()?, &mut stderr)?;
     let mut stdout = std::io::stdout().lock();
@@ -572,11 +558,7 @@ struct ReplayArgs {
 }
 
 fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let mut config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    config.geoip.databases.extend(args.geoip.iter().map(|p| p.display().to_string()));
+    let config = load_config(args.config.as_ref(), &args.geoip)?;
     let mut rule_dirs = args.rules.clone();
     if rule_dirs.is_empty() {
         rule_dirs = config.rules.dirs.iter().map(PathBuf::from).collect();

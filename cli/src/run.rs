@@ -617,17 +617,14 @@ impl Inner {
             .collect())
     }
 
-    /// Waits for a checkpoint being written in the background and records it.
-    fn wait_for_writer(&mut self, metrics: &Metrics) -> Option<Vec<(TopicPartition, i64)>> {
+    /// Records a checkpoint written in the background: waits for it when `wait`, else only
+    /// takes one that has finished. Returns the offsets to commit.
+    fn take_written(&mut self, wait: bool, metrics: &Metrics) -> Option<Vec<(TopicPartition, i64)>> {
         if !self.writer.busy {
             return None;
         }
-        let written = self.writer.done.recv().ok()?;
+        let written = if wait { self.writer.done.recv().ok()? } else { self.writer.done.try_recv().ok()? };
         self.writer.busy = false;
-        self.record_written(written, metrics)
-    }
-
-    fn record_written(&mut self, written: Written, metrics: &Metrics) -> Option<Vec<(TopicPartition, i64)>> {
         match self.apply_written(written, None, metrics) {
             Ok(offsets) => Some(offsets),
             Err(e) => {
@@ -637,18 +634,8 @@ impl Inner {
         }
     }
 
-    /// A background checkpoint that finished since the last call: the offsets to commit.
-    fn poll_writer(&mut self, metrics: &Metrics) -> Option<Vec<(TopicPartition, i64)>> {
-        if !self.writer.busy {
-            return None;
-        }
-        let written = self.writer.done.try_recv().ok()?;
-        self.writer.busy = false;
-        self.record_written(written, metrics)
-    }
-
     /// Starts a checkpoint of every changed partition; the files are written by the
-    /// background writer and the offsets committed when [`Inner::poll_writer`] sees it done.
+    /// background writer and the offsets committed when [`Inner::take_written`] sees it done.
     fn checkpoint_in_background(&mut self, metrics: &Metrics) -> anyhow::Result<()> {
         if self.writer.busy {
             return Ok(());
@@ -667,7 +654,7 @@ impl Inner {
         metrics: &Metrics,
         deadline: Duration,
     ) -> anyhow::Result<Vec<(TopicPartition, i64)>> {
-        self.wait_for_writer(metrics);
+        self.take_written(true, metrics);
         let prepared = self.prepare_checkpoint(which, metrics, deadline)?;
         let written = write_checkpoints(prepared);
         self.apply_written(written, which, metrics)
@@ -762,7 +749,7 @@ pub fn run(settings: RunSettings, flags: Arc<Flags>, metrics: Arc<Metrics>) -> a
             last_tick = Instant::now();
             runner.lock().flush_idle(&metrics)?;
         }
-        let written = runner.lock().poll_writer(&metrics);
+        let written = runner.lock().take_written(false, &metrics);
         if let Some(offsets) = written
             && let Err(e) = nhiwatch_kafka::group::commit(consumer, &offsets, CommitMode::Async)
         {
