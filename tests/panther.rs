@@ -1,29 +1,16 @@
 //! Panther's labelled CloudTrail rule tests (`../shared/corpus/panther/cloudtrail.jsonl`) as
-//! true positives and true negatives for the rules of ours that detect the same thing.
-//!
-//! Each Panther rule in one of our families is mapped to our rule below. A case with
-//! `expected: true` must raise our rule's alert and one with `expected: false` must not,
-//! except the cases in [`DISAGREEMENTS`], where our rule deliberately decides otherwise (the
-//! reason is given; the test also fails if such a case starts to agree, so the table stays
-//! true). Panther rules outside our families, and the non-S3 cases of Panther's generic
-//! "resource made public" rule, are not used.
-//!
-//! Preparation of each event: the Panther enrichment fields (`p_*`) are stripped; an event
-//! without `eventTime` gets [`DEFAULT_EVENT_TIME`] (the engine runs on event time and drops
-//! untimed events; Panther's partial test events often omit it). Every case runs alone in a
-//! fresh engine with the default configuration: the organisation is the event's own account.
+//! true positives and true negatives for the rules of ours that detect the same thing (see
+//! `nhiwatch_tests::panther` for how cases are prepared and judged). Panther rules outside our
+//! families, and the non-S3 cases of Panther's generic "resource made public" rule, are not
+//! used.
 
-use nhiwatch_core::SourceOffset;
-use nhiwatch_decode::decode_record;
-use nhiwatch_detect::{Engine, EngineConfig};
-use nhiwatch_rules::RulePack;
-use nhiwatch_tests::{corpus_dir, load_pack};
+use nhiwatch_tests::load_pack;
+use nhiwatch_tests::panther::{Disagreement, Mapping, Source, cases, check};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Panther rule → our rule, optionally only for events of one `eventSource`.
-const MAPPING: &[(&str, &str, Option<&str>)] = &[
+const MAPPING: &[Mapping] = &[
     ("AWS.IAM.CreateUser", "aws-iam-user-created-by-nhi", None),
     ("AWS.IAM.Backdoor.User.Keys", "aws-access-key-created-for-another-user", None),
     ("AWS.CloudTrail.LoginProfileCreatedOrModified", "aws-login-profile-for-another-user", None),
@@ -47,7 +34,7 @@ const MAPPING: &[(&str, &str, Option<&str>)] = &[
 ];
 
 /// Cases where our verdict deliberately differs from Panther's: (Panther rule, test, why).
-const DISAGREEMENTS: &[(&str, &str, &str)] = &[
+const DISAGREEMENTS: &[Disagreement] = &[
     (
         "AWS.IAM.CreateUser",
         "IAM User Created",
@@ -103,126 +90,25 @@ const DISAGREEMENTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// `eventTime` given to events that have none (the test epoch of embedded rule tests).
-const DEFAULT_EVENT_TIME: &str = "2026-01-05T10:00:00Z";
-
-/// One Panther test case, prepared.
-struct Case {
-    line: usize,
-    panther_rule: String,
-    test: String,
-    expected: bool,
-    ours: &'static str,
-    record: String,
-    time_injected: bool,
-}
-
-/// Reads the mapped cases of `cloudtrail.jsonl`.
-fn cases() -> Vec<Case> {
-    let path = corpus_dir().join("panther/cloudtrail.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let row: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1));
-        let field = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-        let panther_rule = field("rule_id");
-        let Some(mut event) = row.get("event").and_then(Value::as_object).cloned() else {
-            panic!("{}:{}: no event object", path.display(), i + 1);
-        };
-        let source = event.get("eventSource").and_then(Value::as_str).unwrap_or_default().to_string();
-        let Some((_, ours, _)) =
-            MAPPING.iter().find(|(rule, _, only)| *rule == panther_rule && only.is_none_or(|s| s == source))
-        else {
-            continue;
-        };
-        event.retain(|key, _| !key.starts_with("p_"));
-        let time_injected = !event.contains_key("eventTime");
-        if time_injected {
-            event.insert("eventTime".into(), DEFAULT_EVENT_TIME.into());
-        }
-        out.push(Case {
-            line: i + 1,
-            test: field("test"),
-            expected: row.get("expected").and_then(Value::as_bool).unwrap_or_else(|| {
-                panic!("{}:{}: 'expected' is not a boolean", path.display(), i + 1);
-            }),
-            panther_rule,
-            ours,
-            record: Value::Object(event).to_string(),
-            time_injected,
-        });
-    }
-    out
-}
-
-/// True when our rule alerts on the case (alone, in a fresh engine).
-fn our_verdict(case: &Case, pack: &Arc<RulePack>) -> Result<bool, String> {
-    let offset = SourceOffset { file: Arc::from("panther/cloudtrail.jsonl"), line: Some(case.line as u64), record: 0 };
-    let decoded = decode_record(&case.record, offset).map_err(|e| format!("{}: {}", e.reason, e.detail))?;
-    let mut engine = Engine::new(Arc::clone(pack), EngineConfig::default());
-    let mut alerts = engine.process(decoded.event);
-    alerts.extend(engine.finish());
-    Ok(alerts.iter().any(|a| a.rule_id == case.ours))
-}
-
-fn disagreement(case: &Case) -> Option<&'static str> {
-    DISAGREEMENTS
-        .iter()
-        .find(|(rule, test, _)| *rule == case.panther_rule && *test == case.test)
-        .map(|(_, _, why)| *why)
-}
+/// CloudTrail's events: the time is `eventTime`; `only` names an `eventSource`.
+const SOURCE: Source = Source {
+    file: "cloudtrail.jsonl",
+    time_fields: &["eventTime"],
+    time_field: |_| "eventTime",
+    selector: |event| event.get("eventSource").and_then(Value::as_str).unwrap_or_default().to_string(),
+};
 
 #[test]
 fn panther_cases_agree_except_the_listed_disagreements() {
     let pack = Arc::new(load_pack().unwrap_or_else(|e| panic!("rule pack failed to load:\n{e}")));
-    let ours: BTreeSet<&str> = pack.rules().iter().map(|r| r.id.as_str()).collect();
-    for (panther, rule, _) in MAPPING {
-        assert!(ours.contains(rule), "{panther} is mapped to {rule}, which is not in the pack");
-    }
-    let cases = cases();
-    let mut failures = Vec::new();
-    let (mut agreements, mut disagreements) = (0, 0);
-    for case in &cases {
-        let verdict = match our_verdict(case, &pack) {
-            Ok(v) => v,
-            Err(e) => {
-                failures
-                    .push(format!("line {} {} / {}: does not decode: {e}", case.line, case.panther_rule, case.test));
-                continue;
-            }
-        };
-        let label = format!(
-            "line {} {} / {} (Panther {}, {} {})",
-            case.line,
-            case.panther_rule,
-            case.test,
-            case.expected,
-            case.ours,
-            if verdict { "alerts" } else { "is silent" }
-        );
-        match (verdict == case.expected, disagreement(case)) {
-            (true, None) => agreements += 1,
-            (false, Some(_)) => disagreements += 1,
-            (false, None) => failures.push(format!("{label}: unexpected disagreement")),
-            (true, Some(why)) => failures.push(format!("{label}: listed as a disagreement ({why}) but agrees")),
-        }
-    }
-    for (rule, test, _) in DISAGREEMENTS {
-        if !cases.iter().any(|c| c.panther_rule == *rule && c.test == *test) {
-            failures.push(format!("disagreement {rule} / {test} names no mapped case"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    for (panther, _, _) in MAPPING {
-        assert!(cases.iter().any(|c| c.panther_rule == *panther), "no cases for {panther}");
-    }
-    assert_eq!(agreements + disagreements, cases.len());
+    let cases = cases(&SOURCE, MAPPING);
+    let (_, disagreements) = check(&SOURCE, MAPPING, DISAGREEMENTS, &cases, &pack);
     assert_eq!(disagreements, DISAGREEMENTS.len());
 }
 
 #[test]
 fn panther_cases_used_are_counted() {
-    let cases = cases();
+    let cases = cases(&SOURCE, MAPPING);
     let positives = cases.iter().filter(|c| c.expected).count();
     let injected = cases.iter().filter(|c| c.time_injected).count();
     // 53 cases of 19 Panther rules: 44 agreements, 9 listed disagreements. No mapped event

@@ -181,6 +181,20 @@ pub struct OrgConfig {
     /// Local time offset from UTC for `business_hours` (`+01:00`; default `+00:00`).
     #[serde(default)]
     pub utc_offset: Option<String>,
+    /// The organisation's e-mail and directory domains (`example.com`), in every cloud: a GCP
+    /// member or an invited address outside them is external. Empty: the acting identity's
+    /// own domain counts as internal.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// GCP projects the organisation owns (besides the project an event was recorded in).
+    #[serde(default)]
+    pub gcp_projects: Vec<String>,
+    /// Azure tenants the organisation owns (GUIDs).
+    #[serde(default)]
+    pub azure_tenants: Vec<String>,
+    /// Azure subscriptions the organisation owns (GUIDs).
+    #[serde(default)]
+    pub azure_subscriptions: Vec<String>,
 }
 
 /// `[engine]`.
@@ -291,9 +305,24 @@ impl Config {
             .iter()
             .map(|n| n.parse::<ipnet::IpNet>().map_err(|e| anyhow::anyhow!("[org] networks: '{n}': {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        for id in self.org.azure_tenants.iter().chain(&self.org.azure_subscriptions) {
+            anyhow::ensure!(
+                nhiwatch_core::identity::is_guid(id),
+                "[org] Azure tenant or subscription '{id}' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+            );
+        }
+        for domain in &self.org.domains {
+            anyhow::ensure!(
+                domain.contains('.') && !domain.contains('@') && !domain.contains(char::is_whitespace),
+                "[org] domain '{domain}' is not a domain name (example.com)"
+            );
+        }
         engine.org = Org::new(self.org.name.clone(), self.org.accounts.iter().cloned())
             .with_account_names(self.org.account_names.clone())
-            .with_networks(networks);
+            .with_networks(networks)
+            .with_domains(self.org.domains.iter().cloned())
+            .with_projects(self.org.gcp_projects.iter().cloned())
+            .with_azure(self.org.azure_tenants.iter().chain(&self.org.azure_subscriptions).cloned());
         for account in self.org.accounts.iter().chain(self.org.account_names.keys()) {
             anyhow::ensure!(
                 account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),

@@ -3,7 +3,8 @@
 //! Errors (the rule cannot load or cannot work): YAML and schema errors with `file:line:col`,
 //! unknown fields, duplicate ids, ATT&CK ids missing from the table, invalid regexes and CIDRs,
 //! conditions that can never match. Warnings (the rule loads but is suspect): raw field paths
-//! no CloudTrail record has, rules without a true-positive or a true-negative test.
+//! no audit record of a supported source has, rules without a true-positive or a
+//! true-negative test.
 
 use nhiwatch_core::FieldPath;
 use nhiwatch_rules::condition::{Condition, Op};
@@ -45,6 +46,56 @@ const CLOUDTRAIL_FIELDS: &[&str] = &[
     "sessionCredentialFromConsole",
     "edgeDeviceDetails",
     "insightDetails",
+];
+
+/// Top-level fields of the other sources' records: GCP's `LogEntry`, Azure's activity, sign-in
+/// and audit records, Kubernetes' audit `Event`.
+const OTHER_SOURCE_FIELDS: &[&str] = &[
+    // GCP LogEntry.
+    "protoPayload",
+    "insertId",
+    "logName",
+    "resource",
+    "timestamp",
+    "receiveTimestamp",
+    "severity",
+    "labels",
+    "operation",
+    // Azure.
+    "time",
+    "resourceId",
+    "operationName",
+    "operationVersion",
+    "category",
+    "resultType",
+    "resultSignature",
+    "resultDescription",
+    "durationMs",
+    "callerIpAddress",
+    "correlationId",
+    "identity",
+    "level",
+    "location",
+    "properties",
+    "tenantId",
+    "caller",
+    "eventDataId",
+    // Kubernetes audit Event.
+    "kind",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "objectRef",
+    "responseStatus",
+    "requestObject",
+    "responseObject",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "annotations",
 ];
 
 /// How bad a finding is.
@@ -132,9 +183,13 @@ fn check_rule(rule: &Rule, note: &mut dyn FnMut(Level, String)) {
         if let FieldPath::Raw(segments) = &f
             && let Some(head) = segments.first()
             && !CLOUDTRAIL_FIELDS.contains(&head.0.as_str())
+            && !OTHER_SOURCE_FIELDS.contains(&head.0.as_str())
             && !seen.contains(&f)
         {
-            note(Level::Warning, format!("field '{f}': no CloudTrail record has a top-level '{}'", head.0));
+            note(
+                Level::Warning,
+                format!("field '{f}': no audit record of a supported source has a top-level '{}'", head.0),
+            );
             seen.push(f.clone());
         }
     }

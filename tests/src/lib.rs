@@ -2,6 +2,7 @@
 //! and how to load the rule pack from `rules/`.
 
 pub mod kafka;
+pub mod panther;
 
 use nhiwatch_rules::{AttackTable, PackError, RulePack};
 use std::path::{Path, PathBuf};

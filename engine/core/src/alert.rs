@@ -102,6 +102,9 @@ pub struct AlertIdentity {
     /// Access key used by the triggering event, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
+    /// Who acted through the identity (GCP impersonation, Kubernetes impersonation), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// One event cited as evidence.

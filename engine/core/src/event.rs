@@ -15,6 +15,17 @@ use std::sync::{Arc, OnceLock};
 pub enum SourceKind {
     /// AWS CloudTrail.
     CloudTrail,
+    /// Google Cloud Audit Logs (`LogEntry` with an `AuditLog` payload).
+    GcpAudit,
+    /// Azure Activity Log (Azure Resource Manager operations).
+    AzureActivity,
+    /// Microsoft Entra ID sign-in logs (users, service principals, managed identities).
+    AzureSignIn,
+    /// Microsoft Entra ID audit logs (directory changes: users, apps, credentials).
+    AzureAudit,
+    /// Kubernetes API server audit events (`audit.k8s.io/v1`), also as exported by EKS, GKE
+    /// and AKS.
+    K8sAudit,
 }
 
 impl SourceKind {
@@ -22,6 +33,11 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CloudTrail => "cloudtrail",
+            Self::GcpAudit => "gcp_audit",
+            Self::AzureActivity => "azure_activity",
+            Self::AzureSignIn => "azure_signin",
+            Self::AzureAudit => "azure_audit",
+            Self::K8sAudit => "k8s_audit",
         }
     }
 }
@@ -279,9 +295,18 @@ pub struct Event {
 }
 
 impl Event {
-    /// `service:action` with the service's short name (`iam:CreateUser`).
+    /// `service:action` with the service's short name (`iam:CreateUser`,
+    /// `iam:google.iam.admin.v1.CreateServiceAccount`, `secrets:list`); the action alone when
+    /// it already names its service (Azure's `MICROSOFT.COMPUTE/DISKS/WRITE`).
     pub fn action_key(&self) -> String {
-        let service = self.service.strip_suffix(".amazonaws.com").unwrap_or(&self.service);
+        if !self.service.is_empty() && self.action.starts_with(self.service.as_str()) {
+            return self.action.clone();
+        }
+        let service = self
+            .service
+            .strip_suffix(".amazonaws.com")
+            .or_else(|| self.service.strip_suffix(".googleapis.com"))
+            .unwrap_or(&self.service);
         format!("{service}:{}", self.action)
     }
 

@@ -39,6 +39,8 @@ pub enum Builtin {
     IdentityAccessKeyId,
     /// `identity.session_name`.
     IdentitySessionName,
+    /// `identity.via`: who acted through the identity (impersonation, delegation).
+    IdentityVia,
     /// `identity.nhi` (bool).
     IdentityNhi,
     /// `identity.nhi_reason`.
@@ -92,6 +94,7 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("identity.account", Builtin::IdentityAccount),
     ("identity.access_key_id", Builtin::IdentityAccessKeyId),
     ("identity.session_name", Builtin::IdentitySessionName),
+    ("identity.via", Builtin::IdentityVia),
     ("identity.nhi", Builtin::IdentityNhi),
     ("identity.nhi_reason", Builtin::IdentityNhiReason),
     ("source_ip", Builtin::SourceIp),
@@ -262,6 +265,7 @@ impl Event {
             Builtin::IdentityAccount => visit(FieldValue::Str(&id.account)),
             Builtin::IdentityAccessKeyId => opt(&id.access_key_id, visit),
             Builtin::IdentitySessionName => opt(&id.session_name, visit),
+            Builtin::IdentityVia => opt(&id.via, visit),
             Builtin::IdentityNhi => visit(FieldValue::Bool(id.nhi)),
             Builtin::IdentityNhiReason => visit(FieldValue::Str(&id.nhi_reason)),
             Builtin::SourceIp => match &self.origin {

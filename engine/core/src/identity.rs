@@ -42,6 +42,25 @@ pub enum IdentityType {
     SAMLUser,
     /// A federated user from `GetFederationToken`.
     FederatedUser,
+    /// A GCP service account (`…@PROJECT.iam.gserviceaccount.com`).
+    ServiceAccount,
+    /// A Google-managed service agent (`service-N@gcp-sa-….iam.gserviceaccount.com`,
+    /// `N@cloudservices.gserviceaccount.com`).
+    ServiceAgent,
+    /// An Azure service principal: an application's identity in a tenant.
+    ServicePrincipal,
+    /// An Azure managed identity (system- or user-assigned).
+    ManagedIdentity,
+    /// A Kubernetes service account (`system:serviceaccount:NS:NAME`).
+    KubernetesServiceAccount,
+    /// A Kubernetes node's kubelet (`system:node:NAME`).
+    KubernetesNode,
+    /// A Kubernetes control-plane component (`system:kube-scheduler`, `system:apiserver`, …).
+    KubernetesSystem,
+    /// A person's account in GCP, Microsoft Entra ID or Kubernetes.
+    User,
+    /// An unauthenticated caller (`system:anonymous`).
+    Anonymous,
     /// An identity type the decoder did not recognise (kept, never dropped).
     Unknown,
 }
@@ -58,6 +77,15 @@ impl IdentityType {
             Self::WebIdentityUser => "WebIdentityUser",
             Self::SAMLUser => "SAMLUser",
             Self::FederatedUser => "FederatedUser",
+            Self::ServiceAccount => "ServiceAccount",
+            Self::ServiceAgent => "ServiceAgent",
+            Self::ServicePrincipal => "ServicePrincipal",
+            Self::ManagedIdentity => "ManagedIdentity",
+            Self::KubernetesServiceAccount => "KubernetesServiceAccount",
+            Self::KubernetesNode => "KubernetesNode",
+            Self::KubernetesSystem => "KubernetesSystem",
+            Self::User => "User",
+            Self::Anonymous => "Anonymous",
             Self::Unknown => "Unknown",
         }
     }
@@ -104,6 +132,9 @@ pub struct Identity {
     /// The managed runtime that made the call, from the user agent's `exec-env/…` token
     /// (`AWS_Lambda_python3.12`, `AWS_ECS_FARGATE`): the caller is a workload.
     pub runtime: Option<String>,
+    /// Who acted through this identity: the principal that impersonated a GCP service account
+    /// (`serviceAccountDelegationInfo`), the user behind a Kubernetes impersonation.
+    pub via: Option<String>,
     /// Whether the engine classified this identity as non-human.
     pub nhi: bool,
     /// Why the engine decided human or non-human, in words an analyst reads.
@@ -123,6 +154,7 @@ impl Identity {
             web_identity: false,
             saml: false,
             runtime: None,
+            via: None,
             nhi: false,
             nhi_reason: Arc::from(""),
         }
@@ -151,9 +183,26 @@ impl Identity {
     }
 }
 
+/// True for a GUID as Azure writes object, tenant and subscription ids
+/// (`87654321-4321-4321-4321-111111111111`).
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guids_are_recognised() {
+        assert!(is_guid("87654321-4321-4321-4321-111111111111"));
+        assert!(!is_guid("87654321-4321-4321-4321-11111111111g"));
+        assert!(!is_guid("111111111111"));
+    }
 
     #[test]
     fn instance_profile_sessions_are_recognised() {

@@ -192,7 +192,7 @@ pub fn decode_record_within(text: &str, buf: &Arc<String>, offset: SourceOffset)
 }
 
 /// The raw record for `text`: a range of `buf` when `text` lies inside it, else a copy.
-fn raw_record(text: &str, buf: Option<&Arc<String>>) -> RawRecord {
+pub(crate) fn raw_record(text: &str, buf: Option<&Arc<String>>) -> RawRecord {
     if let Some(b) = buf {
         let base = b.as_ptr() as usize;
         let start = (text.as_ptr() as usize).wrapping_sub(base);
@@ -220,6 +220,13 @@ fn decode_at_depth(
     {
         return decode_at_depth(detail.get(), buf, offset, depth + 1);
     }
+    if record.event_name.is_none()
+        && record.event_time.is_none()
+        && record.user_identity.is_none()
+        && record.detail_type.is_none()
+    {
+        return crate::audit::decode_other(text, buf, offset);
+    }
     let mut notes = Vec::new();
     let time_text = record.event_time.as_deref().ok_or_else(|| missing("eventTime"))?;
     let action = record.event_name.as_deref().ok_or_else(|| missing("eventName"))?;
@@ -238,19 +245,7 @@ fn decode_at_depth(
             content_id(text)
         }
     };
-    let origin = match record.source_ip_address.as_deref() {
-        None | Some("") => Origin::Unknown,
-        Some(s) => match parse_ip_lenient(s) {
-            Some(p) => {
-                if p.zero_padded {
-                    notes.push(Note::ZeroPaddedIp);
-                }
-                Origin::Ip(p.ip)
-            }
-            None if s == "AWS Internal" || s.ends_with(".amazonaws.com") => Origin::Service(s.to_string()),
-            None => Origin::Other(s.to_string()),
-        },
-    };
+    let origin = origin_of(record.source_ip_address.as_deref(), &mut notes);
     let invoked_by = record.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
     let mut identity = identity_of(record.user_identity.as_ref(), &account);
     identity.runtime = record.user_agent.as_deref().and_then(runtime_of);
@@ -296,6 +291,30 @@ fn decode_at_depth(
     })
 }
 
+/// Where a call came from: an address (zero-padded octets repaired, with a note), a cloud
+/// service host (`ec2.amazonaws.com`, `AWS Internal`, `…googleapis.com`), or other text.
+pub(crate) fn origin_of(text: Option<&str>, notes: &mut Vec<Note>) -> Origin {
+    match text.map(str::trim) {
+        None | Some("") => Origin::Unknown,
+        Some(s) => match parse_ip_lenient(s) {
+            Some(p) => {
+                if p.zero_padded {
+                    notes.push(Note::ZeroPaddedIp);
+                }
+                Origin::Ip(p.ip)
+            }
+            None if s == "AWS Internal"
+                || s.ends_with(".amazonaws.com")
+                || s.ends_with(".googleapis.com")
+                || s == "private" =>
+            {
+                Origin::Service(s.to_string())
+            }
+            None => Origin::Other(s.to_string()),
+        },
+    }
+}
+
 /// The `exec-env/…` token AWS SDKs add inside managed runtimes (Lambda, ECS, CodeBuild).
 fn runtime_of(user_agent: &str) -> Option<String> {
     let start = user_agent.find("exec-env/")? + "exec-env/".len();
@@ -311,7 +330,7 @@ fn missing(field: &str) -> RecordError {
     RecordError { reason: BadReason::MissingField, detail: format!("missing field '{field}'") }
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
@@ -319,7 +338,7 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// A stable id for a record without `eventID`: a hash of its text.
-fn content_id(text: &str) -> String {
+pub(crate) fn content_id(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
     format!("nhiwatch-{hex}")
@@ -418,9 +437,8 @@ fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity
                 .unwrap_or_else(|| last_segment(arn).to_string());
             (key, name, Some(last_segment(arn).to_string()))
         }
-        IdentityType::Unknown => {
-            (fallback_key(u, &account), u.user_name.as_deref().unwrap_or("unknown").to_string(), None)
-        }
+        // The other clouds' kinds never come from `userIdentity.type`.
+        _ => (fallback_key(u, &account), u.user_name.as_deref().unwrap_or("unknown").to_string(), None),
     };
     let key = if key.is_empty() { fallback_key(u, &account) } else { key };
     let mut id = Identity::new(IdentityKey(key), kind, account, name);

@@ -1,5 +1,6 @@
-//! Finding records in a buffer: `{"Records":[…]}` (CloudTrail's S3 files), a top-level JSON
-//! array, JSON Lines, or a single object (a record or an EventBridge envelope).
+//! Finding records in a buffer: `{"Records":[…]}` (CloudTrail's S3 files), `{"records":[…]}`
+//! (Azure's exports), a top-level JSON array, JSON Lines, or a single object (a record or an
+//! EventBridge envelope).
 //!
 //! Broken input never costs the good records around it: JSON Lines are independent; in an
 //! array, records before a truncation or syntax error are kept (serde hands elements to our
@@ -148,7 +149,7 @@ fn is_records_object(bytes: &[u8]) -> bool {
         return false;
     };
     let i = first_non_ws(after_brace).unwrap_or(after_brace.len());
-    after_brace[i..].starts_with(b"\"Records\"")
+    after_brace[i..].starts_with(b"\"Records\"") || after_brace[i..].starts_with(b"\"records\"")
 }
 
 fn decode_lines(
@@ -356,7 +357,8 @@ impl<'de> Visitor<'de> for RecordsCollector<'_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "Records" {
+            // `Records`: CloudTrail's S3 files; `records`: Azure's Event Hubs and storage exports.
+            if key == "Records" || key == "records" {
                 map.next_value_seed(ElementCollector { items: &mut *self.items })?;
             } else {
                 map.next_value::<IgnoredAny>()?;

@@ -4,7 +4,10 @@
 //! services or EC2 instance profiles; calls from a managed runtime (Lambda, ECS: the SDK's
 //! `exec-env/…` user-agent token); web identity (OIDC) federation; configured name
 //! patterns; SSO/SAML sessions (human); IAM users (human once seen signing in to the console,
-//! non-human while they only use long-lived access keys); root (human).
+//! non-human while they only use long-lived access keys); root (human). Other clouds name their
+//! workload identities outright: GCP service accounts and service agents, Azure service
+//! principals and managed identities, Kubernetes service accounts, nodes and control-plane
+//! components are non-human; their user accounts are human unless a name pattern says otherwise.
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use nhiwatch_core::{Identity, IdentityType};
@@ -92,6 +95,20 @@ impl Classifier {
                 return (true, format!("AWS service principal {}", id.name));
             }
             IdentityType::Root => return (false, "account root user".to_string()),
+            IdentityType::ServiceAccount => return (true, format!("GCP service account {}", id.name)),
+            IdentityType::ServiceAgent => return (true, format!("Google-managed service agent {}", id.name)),
+            IdentityType::ServicePrincipal => {
+                return (true, "Azure service principal (an application's identity)".to_string());
+            }
+            IdentityType::ManagedIdentity => return (true, format!("Azure managed identity {}", id.name)),
+            IdentityType::KubernetesServiceAccount => {
+                return (true, format!("Kubernetes service account {}", id.name));
+            }
+            IdentityType::KubernetesNode => return (true, format!("Kubernetes node identity {}", id.name)),
+            IdentityType::KubernetesSystem => {
+                return (true, format!("Kubernetes control-plane component {}", id.name));
+            }
+            IdentityType::Anonymous => return (false, "unauthenticated (anonymous) caller".to_string()),
             _ => {}
         }
         if id.kind == IdentityType::AssumedRole {
@@ -122,6 +139,7 @@ impl Classifier {
             }
             IdentityType::IAMUser => (false, "IAM user with no workload signal yet".to_string()),
             IdentityType::AWSAccount => (false, "another AWS account (cross-account caller)".to_string()),
+            IdentityType::User => (false, "a person's user account".to_string()),
             _ => (false, "no non-human signal".to_string()),
         }
     }

@@ -569,6 +569,7 @@ impl Engine {
                 account_name: self.config.org.account_name(&id.account).map(str::to_string),
                 name: id.name.clone(),
                 access_key_id: id.access_key_id.clone(),
+                via: id.via.clone(),
             },
             attack: rule.attack.clone(),
             summary,

@@ -7,9 +7,10 @@ use crate::error::{RuleError, at};
 use crate::org::Org;
 use crate::spec::{ConditionSpec, Scalar};
 use ipnet::IpNet;
-use nhiwatch_core::Event;
 use nhiwatch_core::field::{FieldPath, FieldValue};
+use nhiwatch_core::identity::is_guid;
 use nhiwatch_core::ip::parse_ip_lenient;
+use nhiwatch_core::{Event, SourceKind};
 use regex::Regex;
 use serde_saphyr::Spanned;
 
@@ -385,6 +386,9 @@ fn scalar_eq(want: &Scalar, value: FieldValue<'_>, ci: bool) -> bool {
 const PUBLIC_GROUPS: &[&str] = &[
     "*",
     "all",
+    // GCP: anyone on the internet, anyone with a Google account.
+    "allUsers",
+    "allAuthenticatedUsers",
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
     "uri=http://acs.amazonaws.com/groups/global/AllUsers",
@@ -401,7 +405,66 @@ fn is_external(value: FieldValue<'_>, subject: &Subject<'_>) -> bool {
     if PUBLIC_GROUPS.iter().any(|g| g.eq_ignore_ascii_case(&text)) {
         return true;
     }
-    account_of(&text).is_some_and(|account| account != subject.event.account && !subject.org.owns_account(account))
+    match subject.event.source {
+        SourceKind::CloudTrail => account_of(&text)
+            .is_some_and(|account| account != subject.event.account && !subject.org.owns_account(account)),
+        SourceKind::GcpAudit | SourceKind::K8sAudit => gcp_member_is_external(&text, subject),
+        SourceKind::AzureActivity | SourceKind::AzureSignIn | SourceKind::AzureAudit => {
+            azure_value_is_external(&text, subject)
+        }
+    }
+}
+
+/// A GCP IAM member (`user:x@d`, `group:…`, `domain:d`, `serviceAccount:sa@P.iam.gserviceaccount.com`,
+/// a bare e-mail) outside the organisation: a service account of a project that is neither the
+/// event's nor in `[org] gcp_projects`, or a person, group or domain outside `[org] domains`
+/// (without configured domains, outside the acting identity's own domain).
+fn gcp_member_is_external(member: &str, subject: &Subject<'_>) -> bool {
+    if member.starts_with("deleted:") || member.starts_with("principal") || member.starts_with("project") {
+        return false;
+    }
+    let bare = member.split_once(':').map_or(member, |(_, rest)| rest);
+    let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d).to_ascii_lowercase();
+    if domain.is_empty() || !domain.contains('.') {
+        return false;
+    }
+    if domain.ends_with("gserviceaccount.com") {
+        return domain.strip_suffix(".iam.gserviceaccount.com").is_some_and(|project| {
+            !project.starts_with("gcp-sa-")
+                && project != subject.event.account
+                && project != subject.event.identity.account
+                && !subject.org.owns_project(project)
+        });
+    }
+    email_domain_is_external(&domain, subject)
+}
+
+/// A domain outside `[org] domains`; without configured domains, one other than the acting
+/// identity's own.
+fn email_domain_is_external(domain: &str, subject: &Subject<'_>) -> bool {
+    if subject.org.has_domains() {
+        return !subject.org.owns_domain(domain);
+    }
+    let actor = subject.event.identity.key.as_str();
+    let actor_domain = actor.rsplit_once('@').map(|(_, d)| d);
+    actor_domain.is_some_and(|d| !d.ends_with("gserviceaccount.com") && !d.eq_ignore_ascii_case(domain))
+}
+
+/// An Azure tenant or subscription id (or a resource id under a subscription) that is neither
+/// the event's own nor in `[org] azure_tenants` / `azure_subscriptions`; or an e-mail address
+/// outside the organisation's domains.
+fn azure_value_is_external(value: &str, subject: &Subject<'_>) -> bool {
+    if let Some((_, domain)) = value.rsplit_once('@') {
+        return email_domain_is_external(&domain.to_ascii_lowercase(), subject);
+    }
+    let id = match value.split('/').skip_while(|p| !p.eq_ignore_ascii_case("subscriptions")).nth(1) {
+        Some(sub) => sub,
+        None => value,
+    };
+    is_guid(id)
+        && !id.eq_ignore_ascii_case(&subject.event.account)
+        && !id.eq_ignore_ascii_case(&subject.event.identity.account)
+        && !subject.org.owns_azure(id)
 }
 
 fn value_account_from_number(n: f64) -> String {

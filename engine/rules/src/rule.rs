@@ -182,7 +182,7 @@ fn expand_test_event(
     out: &mut Vec<serde_json::Value>,
 ) -> Result<(), RuleError> {
     let serde_json::Value::Object(base) = &e.record else {
-        return Err(at(loc, "a test event's 'record' must be a mapping (a CloudTrail record)"));
+        return Err(at(loc, "a test event's 'record' must be a mapping (an audit record)"));
     };
     let dur = |s: &Option<String>| -> Result<Option<Duration>, RuleError> {
         s.as_deref().map(parse_duration).transpose().map_err(|err| at(loc, err.to_string()))
@@ -201,15 +201,42 @@ fn expand_test_event(
             }
             if let Some(t0) = start {
                 let t = t0 + every * n;
-                record.insert("eventTime".into(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
+                record.insert(time_field(&record).into(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
             }
             if repeat > 1 || e.actions.len() > 1 {
-                let base_id = record.get("eventID").and_then(|v| v.as_str()).unwrap_or("test").to_string();
-                record.insert("eventID".into(), format!("{base_id}-{}", n + 1).into());
+                let id_field = id_field(&record);
+                let base_id = record.get(id_field).and_then(|v| v.as_str()).unwrap_or("test").to_string();
+                record.insert(id_field.into(), format!("{base_id}-{}", n + 1).into());
             }
             out.push(serde_json::Value::Object(record));
             n += 1;
         }
     }
     Ok(())
+}
+
+/// The fields that hold a test record's (time, id), by the record's source: CloudTrail's
+/// `eventTime` and `eventID`, GCP's `timestamp` and `insertId`, Kubernetes' `stageTimestamp`
+/// and `auditID`, Azure's `time` and `eventDataId`.
+fn record_fields(record: &serde_json::Map<String, serde_json::Value>) -> (&'static str, &'static str) {
+    let has = |k: &str| record.contains_key(k);
+    if has("eventName") || has("eventTime") || has("userIdentity") {
+        ("eventTime", "eventID")
+    } else if has("protoPayload") {
+        ("timestamp", "insertId")
+    } else if has("verb") {
+        ("stageTimestamp", "auditID")
+    } else if has("operationName") || has("category") {
+        ("time", "eventDataId")
+    } else {
+        ("eventTime", "eventID")
+    }
+}
+
+fn time_field(record: &serde_json::Map<String, serde_json::Value>) -> &'static str {
+    record_fields(record).0
+}
+
+fn id_field(record: &serde_json::Map<String, serde_json::Value>) -> &'static str {
+    record_fields(record).1
 }
