@@ -1,4 +1,4 @@
-//! The demo's alerts, pinned exactly. Refresh with `NHIWATCH_BLESS=1 cargo test -p
+//! The demo's alerts and the multi-cloud fixtures' alerts, pinned exactly. Refresh with `NHIWATCH_BLESS=1 cargo test -p
 //! nhiwatch-tests --test golden` and review the diff; never bless to go green.
 
 use nhiwatch_cli::config::Config;
@@ -7,21 +7,27 @@ use nhiwatch_cli::replay::{ReplayOptions, replay};
 use nhiwatch_tests::project_root;
 use std::sync::Arc;
 
-#[test]
-fn demo_alerts_match_the_golden_file() {
-    // Relative to the test's working directory (the `tests` package), so the golden file's
-    // source paths are the same on every machine.
+/// Replays `fixtures/<dir>` (paths relative to the test's working directory, the `tests`
+/// package, so the golden file's source paths are the same on every machine) with its
+/// configuration.
+fn replay_fixture(dir: &str) -> nhiwatch_cli::replay::ReplayReport {
     let root = project_root();
-    let config = Config::load(&root.join("fixtures/demo/nhiwatch.toml")).expect("demo config");
+    let config = Config::load(&root.join(format!("fixtures/{dir}/nhiwatch.toml"))).expect("fixture config");
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions { paths: vec!["../fixtures/demo".into()], ..ReplayOptions::default() };
+    let opts = ReplayOptions { paths: vec![format!("../fixtures/{dir}").into()], ..ReplayOptions::default() };
     let report = replay(&opts, pack, config.engine_config().expect("engine config"), &mut std::io::sink())
-        .expect("demo replays");
-    assert_eq!(report.summary.bad_total(), 0, "the demo archive has no bad records");
+        .expect("fixture replays");
+    assert_eq!(report.summary.bad_total(), 0, "fixtures/{dir} has no bad records");
+    report
+}
+
+/// Compares the alerts of `report` with `fixtures/golden/<name>` (or writes it when
+/// `NHIWATCH_BLESS` is set).
+fn assert_golden(report: &nhiwatch_cli::replay::ReplayReport, name: &str) {
     let mut actual = Vec::new();
     write_alerts(&report.alerts, Format::Json, &mut actual).expect("serialize");
     let actual = String::from_utf8(actual).expect("utf-8");
-    let golden = root.join("fixtures/golden/demo-alerts.jsonl");
+    let golden = project_root().join("fixtures/golden").join(name);
     if std::env::var_os("NHIWATCH_BLESS").is_some() {
         std::fs::create_dir_all(golden.parent().expect("has parent")).expect("mkdir");
         std::fs::write(&golden, &actual).expect("bless");
@@ -39,7 +45,7 @@ fn demo_alerts_match_the_golden_file() {
             .map(|(i, (e, a))| format!("line {}:\n  expected {e}\n  actual   {a}", i + 1))
             .collect();
         panic!(
-            "demo alerts differ from {} ({} expected lines, {} actual):\n{}",
+            "alerts differ from {} ({} expected lines, {} actual):\n{}",
             golden.display(),
             expected.lines().count(),
             actual.lines().count(),
@@ -49,13 +55,58 @@ fn demo_alerts_match_the_golden_file() {
 }
 
 #[test]
+fn demo_alerts_match_the_golden_file() {
+    assert_golden(&replay_fixture("demo"), "demo-alerts.jsonl");
+}
+
+#[test]
+fn cloud_alerts_match_the_golden_file() {
+    assert_golden(&replay_fixture("clouds"), "clouds-alerts.jsonl");
+}
+
+#[test]
+fn clouds_tell_the_same_story_in_every_source() {
+    let report = replay_fixture("clouds");
+    let of = |rule: &str| report.alerts.iter().filter(|a| a.rule_id == rule).collect::<Vec<_>>();
+    // The stolen workload credential shows up at night from a new country and network, in each
+    // cloud: the GCP service account, the Azure service principal, the Kubernetes token.
+    for rule in ["nhi-new-country", "nhi-new-asn", "nhi-off-hours"] {
+        let mut who: Vec<&str> = of(rule).iter().map(|a| a.identity.kind.as_str()).collect();
+        who.sort_unstable();
+        assert_eq!(who, ["KubernetesServiceAccount", "ServiceAccount", "ServicePrincipal"], "{rule}");
+        assert!(of(rule).iter().all(|a| a.time.to_rfc3339().starts_with("2026-03-21T02:47:12")), "{rule}");
+    }
+    // Then persistence and exfiltration, one alert each, with the technique on every alert.
+    for (rule, technique) in [
+        ("gcp-service-account-created-by-nhi", "T1136.003"),
+        ("gcp-service-account-key-created", "T1098.001"),
+        ("gcp-iam-binding-external-or-owner", "T1098.003"),
+        ("gcp-disk-image-snapshot-shared-external", "T1537"),
+        ("gcs-bulk-download-spike", "T1530"),
+        ("azure-principal-created-by-nhi", "T1136.003"),
+        ("azure-sp-credentials-added", "T1098.001"),
+        ("azure-privileged-role-assigned", "T1098.003"),
+        ("azure-disk-snapshot-sas-export", "T1537"),
+        ("azure-storage-shared-external", "T1537"),
+        ("k8s-service-account-token-created", "T1528"),
+        ("k8s-cluster-admin-bound-to-service-account", "T1098.006"),
+        ("k8s-exec-by-service-account", "T1609"),
+        ("k8s-secrets-listed-first-time", "T1552.007"),
+    ] {
+        let alerts = of(rule);
+        assert_eq!(alerts.len(), 1, "{rule}: {alerts:#?}");
+        assert!(alerts[0].attack.iter().any(|t| t.technique_id == technique), "{rule}");
+        assert!(alerts[0].identity.nhi, "{rule}");
+    }
+    // The people in the fixtures (a service account created in the console, a debugging
+    // exec) raise nothing.
+    assert!(report.alerts.iter().all(|a| a.identity.nhi));
+    assert_eq!(report.alerts.len(), 23);
+}
+
+#[test]
 fn demo_tells_the_leaked_key_story() {
-    let root = project_root();
-    let config = Config::load(&root.join("fixtures/demo/nhiwatch.toml")).expect("demo config");
-    let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
-    let opts = ReplayOptions { paths: vec![root.join("fixtures/demo")], ..ReplayOptions::default() };
-    let report = replay(&opts, pack, config.engine_config().expect("engine config"), &mut std::io::sink())
-        .expect("demo replays");
+    let report = replay_fixture("demo");
     let of = |rule: &str| report.alerts.iter().filter(|a| a.rule_id == rule).collect::<Vec<_>>();
     // The leaked key first shows up at night, from a new country and network...
     for rule in ["nhi-new-country", "nhi-new-asn", "nhi-off-hours"] {

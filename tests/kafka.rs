@@ -18,7 +18,11 @@ const SLOW_FETCH: &str =
 const SPLIT: &str = "2026-03-13";
 
 fn demo() -> String {
-    project_root().join("fixtures/demo").display().to_string()
+    fixture("demo")
+}
+
+fn fixture(name: &str) -> String {
+    project_root().join("fixtures").join(name).display().to_string()
 }
 
 /// Alerts by id, without where their records were read from (a file for `replay`, a
@@ -44,8 +48,13 @@ fn by_id(lines: impl Iterator<Item = String>, ignore_detected_at: bool) -> BTree
 
 /// What `replay` says about the demo archive, with the same config.
 fn replay_alerts(config: &Path, ignore_detected_at: bool) -> BTreeMap<String, Value> {
+    replay_alerts_of(config, &demo(), ignore_detected_at)
+}
+
+/// What `replay` says about `path`, with the same config.
+fn replay_alerts_of(config: &Path, path: &str, ignore_detected_at: bool) -> BTreeMap<String, Value> {
     let out =
-        Command::new(nhiwatch_binary()).args(["replay", "--config"]).arg(config).arg(demo()).output().expect("replay");
+        Command::new(nhiwatch_binary()).args(["replay", "--config"]).arg(config).arg(path).output().expect("replay");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let alerts = by_id(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string), ignore_detected_at);
     assert!(alerts.len() >= 10, "the demo should raise alerts, got {}", alerts.len());
@@ -74,8 +83,12 @@ fn events_in(run: &Run) -> f64 {
 }
 
 fn total_events() -> f64 {
-    // Every good record of the demo archive (the summary of replay says how many).
-    let out = Command::new(nhiwatch_binary()).args(["replay"]).arg(demo()).output().expect("replay");
+    total_events_of(&demo())
+}
+
+/// Every good record under `path` (the summary of replay says how many).
+fn total_events_of(path: &str) -> f64 {
+    let out = Command::new(nhiwatch_binary()).args(["replay"]).arg(path).output().expect("replay");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr.lines().find(|l| l.trim_start().starts_with("events:")).expect("summary events line");
     line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("event count")
@@ -112,6 +125,27 @@ fn run_raises_the_same_alerts_as_replay() {
     // The file sink holds the same alerts.
     let file = std::fs::read_to_string(dir.path().join("alerts.jsonl")).expect("alert file");
     assert_eq!(by_id(file.lines().map(str::to_string), false), expected);
+}
+
+/// GCP, Azure and Kubernetes records mixed on one topic: the live path recognises each
+/// record's source as replay does and raises the same alerts.
+#[test]
+fn other_clouds_from_kafka_raise_the_same_alerts_as_replay() {
+    let (broker, dir, port) = setup(1);
+    let config = run_config(&broker, dir.path(), port, "", "");
+    let clouds = fixture("clouds");
+    publish(&broker, "cloudtrail", &[&clouds]);
+    let run = Run::start(&config, port, dir.path().join("run.log"));
+    settle(&run, total_events_of(&clouds));
+    assert_eq!(run.terminate(), 0);
+    let expected = replay_alerts_of(&config, &clouds, false);
+    let (delivered, got) = alert_topic(&broker, false);
+    assert_eq!(delivered, expected.len());
+    assert_eq!(got, expected);
+    let rules: std::collections::BTreeSet<&str> = got.values().filter_map(|a| a["rule_id"].as_str()).collect();
+    for rule in ["gcp-service-account-key-created", "azure-privileged-role-assigned", "k8s-exec-by-service-account"] {
+        assert!(rules.contains(rule), "{rule} in {rules:?}");
+    }
 }
 
 /// With several partitions each has its own engine and watermark: records keyed by identity

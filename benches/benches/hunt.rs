@@ -23,6 +23,7 @@ fn main() {
     let spec = OrgSpec { events, identities: 50_000, days: 30, ..OrgSpec::default() };
     let mut writer = ArchiveWriter::open(&root).unwrap_or_else(|e| panic!("{e}"));
     let (mut archive_time, mut json_bytes, mut written, mut sample_identity) = (Duration::ZERO, 0usize, 0usize, None);
+    let mut sample_bucket: Option<String> = None;
     let mut records = org_records(&spec);
     let name: Arc<str> = Arc::from("bench.jsonl");
     let mut chunk_no = 0;
@@ -42,6 +43,10 @@ fn main() {
         let decoded = decode_owned(input, &name, &DecodeOptions::default());
         if sample_identity.is_none() {
             sample_identity = decoded.events.get(n / 2).map(|e| e.identity.key.as_str().to_string());
+            sample_bucket = decoded.events.iter().filter(|e| e.service == "s3.amazonaws.com").find_map(|e| {
+                let params: serde_json::Value = serde_json::from_str(e.raw.top_level("requestParameters")?).ok()?;
+                params.get("bucketName")?.as_str().map(str::to_string)
+            });
         }
         writer
             .write_batch(&[(format!("chunk-{chunk_no}"), String::new())], &decoded.events)
@@ -76,7 +81,10 @@ fn main() {
         ),
         (
             "identities that touched a bucket",
-            "SELECT identity, count(*) FROM events WHERE service = 's3.amazonaws.com' AND request_parameters LIKE '%\"bucketName\":\"%-logs%' GROUP BY identity ORDER BY 2 DESC LIMIT 20".to_string(),
+            format!(
+                "SELECT identity, count(*) FROM events WHERE service = 's3.amazonaws.com' AND request_parameters LIKE '%\"bucketName\":\"{}\"%' GROUP BY identity ORDER BY 2 DESC LIMIT 20",
+                sample_bucket.unwrap_or_default()
+            ),
         ),
         (
             "first-seen actions per identity",

@@ -409,6 +409,21 @@ mod tests {
     }
 
     #[test]
+    fn other_clouds_of_the_organisation_are_read_and_checked() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let c = Config::load(&root.join("fixtures/clouds/nhiwatch.toml")).expect("fixture config");
+        let e = c.engine_config().expect("valid");
+        assert!(e.org.owns_domain("Northwind.Example"));
+        assert!(e.org.owns_project("data-lake-456"));
+        assert!(e.org.owns_azure("4A1F6C2E-8D3B-4E5A-9C7F-2B1D0E9A8F7C"));
+        assert!(e.org.owns_azure("1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"));
+        let err = Config::parse("[org]\nazure_tenants = [\"contoso\"]\n").expect_err("not a GUID");
+        assert!(format!("{err:#}").contains("'contoso' is not a GUID"), "{err:#}");
+        let err = Config::parse("[org]\ndomains = [\"alice@example.com\"]\n").expect_err("not a domain");
+        assert!(format!("{err:#}").contains("is not a domain name"), "{err:#}");
+    }
+
+    #[test]
     fn run_configs_of_the_readme_and_fixtures_are_valid() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let c = Config::load(&root.join("fixtures/kafka/nhiwatch.toml")).expect("fixture config");

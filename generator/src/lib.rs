@@ -7,7 +7,7 @@
 //! - [`org_story`]: a month in an organisation of a few hundred identities with honest noise
 //!   and [`PlantedAttack`]s, for measuring detection and false-positive rates (see [`story`]).
 //! - [`org_records`]: a large synthetic organisation ([`OrgSpec`]) streamed in event-time
-//!   order, for benchmarks.
+//!   order, for benchmarks; [`cloud_records`] the same for GCP, Azure and Kubernetes audit logs.
 //! - [`geoip::mmdb_from_csv`]: tiny GeoIP databases (MaxMind City + ASN schema) from a
 //!   readable CSV, for tests and the demo.
 //! - Writers: [`write_s3_archive`] (CloudTrail's S3 delivery layout), [`write_jsonl`],
@@ -25,6 +25,7 @@
 
 mod agents;
 mod calls;
+mod clouds;
 mod cloudtrail;
 pub mod demo;
 pub mod geoip;
@@ -34,6 +35,7 @@ mod rng;
 mod s3;
 pub mod story;
 
+pub use clouds::{Cloud, CloudRecords, cloud_records};
 pub use demo::demo_records;
 pub use jsonl::{eventbridge_envelope, write_eventbridge_jsonl, write_jsonl};
 pub use org::{OrgRecords, OrgSpec, org_records};

@@ -489,6 +489,54 @@ pub(crate) fn account_of(text: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    fn external(source: SourceKind, account: &str, actor: &str, org: &Org, value: &str) -> bool {
+        let mut e = crate::test_support::event("{}");
+        e.source = source;
+        e.account = account.into();
+        e.identity.key = nhiwatch_core::IdentityKey(actor.into());
+        e.identity.account = "4a1f6c2e-8d3b-4e5a-9c7f-2b1d0e9a8f7c".into();
+        is_external(FieldValue::Str(value), &Subject { event: &e, org })
+    }
+
+    #[test]
+    fn gcp_members_outside_the_organisation_are_external() {
+        let none = Org::default();
+        let gcp = |org: &Org, actor: &str, v: &str| external(SourceKind::GcpAudit, "prod-app-123", actor, org, v);
+        for public in ["allUsers", "allAuthenticatedUsers"] {
+            assert!(gcp(&none, "alice@example.com", public));
+        }
+        // Without configured domains the actor's own domain is the organisation's.
+        assert!(gcp(&none, "alice@example.com", "user:x@gmail.com"));
+        assert!(!gcp(&none, "alice@example.com", "user:bob@example.com"));
+        assert!(!gcp(&none, "alice@example.com", "group:ops@EXAMPLE.com"));
+        // Service accounts: the event's project and configured projects are inside.
+        assert!(!gcp(&none, "alice@example.com", "serviceAccount:etl@prod-app-123.iam.gserviceaccount.com"));
+        assert!(gcp(&none, "alice@example.com", "serviceAccount:c@attacker-lab.iam.gserviceaccount.com"));
+        assert!(!gcp(&none, "alice@example.com", "serviceAccount:service-1@gcp-sa-x.iam.gserviceaccount.com"));
+        let org = Org::default().with_domains(["example.com".to_string()]).with_projects(["data-lake".to_string()]);
+        assert!(!gcp(&org, "svc@prod-app-123.iam.gserviceaccount.com", "user:bob@example.com"));
+        assert!(gcp(&org, "bob@example.com", "domain:partner.io"));
+        assert!(!gcp(&org, "bob@example.com", "serviceAccount:x@data-lake.iam.gserviceaccount.com"));
+        assert!(!gcp(&org, "bob@example.com", "deleted:user:old@partner.io?uid=1"));
+    }
+
+    #[test]
+    fn azure_ids_outside_the_organisation_are_external() {
+        let own_sub = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
+        let other = "9f8e7d6c-5b4a-4321-8765-0fedcba98765";
+        let az = |org: &Org, v: &str| external(SourceKind::AzureActivity, own_sub, "azure-sp:x", org, v);
+        let none = Org::default();
+        assert!(!az(&none, own_sub));
+        assert!(!az(&none, "4a1f6c2e-8d3b-4e5a-9c7f-2b1d0e9a8f7c"), "the identity's tenant");
+        assert!(az(&none, other));
+        assert!(az(&none, &format!("/subscriptions/{other}/resourceGroups/rg")));
+        assert!(!az(&none, "not-a-guid"));
+        let org = Org::default().with_azure([other.to_uppercase()]).with_domains(["example.com".to_string()]);
+        assert!(!az(&org, other));
+        assert!(az(&org, "guest@partner.io"));
+        assert!(!az(&org, "bob@example.com"));
+    }
+
     #[test]
     fn account_of_reads_ids_and_arns() {
         assert_eq!(account_of("999988887777"), Some("999988887777"));

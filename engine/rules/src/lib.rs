@@ -16,6 +16,8 @@ pub mod rule;
 pub mod sigma;
 pub mod spec;
 pub mod template;
+#[cfg(test)]
+mod test_support;
 
 pub use attack::AttackTable;
 pub use condition::{Condition, Subject};

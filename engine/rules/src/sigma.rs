@@ -555,7 +555,6 @@ mod tests {
     use super::*;
     use crate::condition::Subject;
     use crate::org::Org;
-    use nhiwatch_core::SourceOffset;
 
     fn rule(detection: &str) -> Result<Rule, SigmaError> {
         let text = format!(
@@ -566,39 +565,8 @@ mod tests {
         compile_sigma("x.yml", &text, &table)
     }
 
-    fn event(json: &str) -> nhiwatch_core::Event {
-        let raw = nhiwatch_core::event::RawRecord::new(json);
-        let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-        nhiwatch_core::Event {
-            time: chrono::DateTime::default(),
-            source: nhiwatch_core::SourceKind::CloudTrail,
-            account: String::new(),
-            region: String::new(),
-            service: s("eventSource"),
-            action: s("eventName"),
-            event_id: "e".into(),
-            identity: nhiwatch_core::Identity::new(
-                nhiwatch_core::IdentityKey("k".into()),
-                nhiwatch_core::IdentityType::IAMUser,
-                String::new(),
-                String::new(),
-            ),
-            origin: nhiwatch_core::Origin::Unknown,
-            user_agent: s("userAgent"),
-            outcome: Default::default(),
-            read_only: None,
-            category: String::new(),
-            vpc_endpoint_id: None,
-            invoked_by: None,
-            raw,
-            offset: SourceOffset { file: std::sync::Arc::from("t"), line: None, record: 0 },
-            geo: None,
-        }
-    }
-
     fn matches(r: &Rule, json: &str) -> bool {
-        let e = event(json);
+        let e = crate::test_support::event(json);
         r.condition.matches(&Subject { event: &e, org: &Org::default() })
     }
 
