@@ -602,7 +602,10 @@ impl Inner {
             metrics.checkpoint(false, 0.0, 0);
             anyhow::bail!("writing checkpoints: {error}");
         }
-        metrics.checkpoint(true, written.seconds, written.bytes);
+        // Only files written count: a round with no changed partition writes nothing.
+        if !written.offsets.is_empty() {
+            metrics.checkpoint(true, written.seconds, written.bytes);
+        }
         tracing::debug!(
             paused_ms = written.paused.as_millis() as u64,
             seconds = written.seconds,

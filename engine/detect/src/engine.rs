@@ -406,9 +406,17 @@ impl Engine {
         let pack = Arc::clone(&self.pack);
         for &index in &candidates {
             let rule = &pack.rules()[index];
-            if let Some(finding) = self.observe(index, rule, &event) {
+            if let Some(finding) = self.observe(index, rule, &event)
+                && self.admit(index, rule, &event)
+            {
+                // Built only once admitted: most findings of a noisy rule are duplicates.
                 let alert = self.build_alert(rule, &event, finding);
-                self.emit(index, rule, &event, alert, alerts);
+                if alert.shadow {
+                    *self.stats.shadow_by_rule.entry(rule.id.clone()).or_default() += 1;
+                } else {
+                    self.stats.count_alert(&rule.id, rule.severity);
+                }
+                alerts.push(alert);
             }
         }
         self.candidates = candidates;
@@ -581,13 +589,15 @@ impl Engine {
         }
     }
 
-    fn emit(&mut self, index: usize, rule: &Rule, event: &Event, alert: Alert, alerts: &mut Vec<Alert>) {
+    /// Whether a finding of `rule` on `event` becomes an alert: not silenced by a configured
+    /// suppression, not a duplicate within the rule's dedup window (both counted).
+    fn admit(&mut self, index: usize, rule: &Rule, event: &Event) -> bool {
         if let Some(s) =
             self.config.suppressions.iter().find(|s| s.applies(&rule.id, &event.identity.key.0, event.time))
         {
             let reason = s.reason.clone();
             self.stats.count_config_suppressed(&rule.id, &reason);
-            return;
+            return false;
         }
         if rule.dedup.window > Duration::zero() {
             let mut key = event.identity.key.0.clone();
@@ -601,16 +611,11 @@ impl Engine {
                 && event.time - *last < rule.dedup.window
             {
                 self.stats.count_suppressed(&rule.id);
-                return;
+                return false;
             }
             self.dedup.put(slot, event.time);
         }
-        if alert.shadow {
-            *self.stats.shadow_by_rule.entry(rule.id.clone()).or_default() += 1;
-        } else {
-            self.stats.count_alert(&rule.id, rule.severity);
-        }
-        alerts.push(alert);
+        true
     }
 }
 
