@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which log source an event came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -118,18 +118,24 @@ impl Outcome {
 /// Why lazy: most events only meet rules that look at normalized fields (action, service,
 /// identity); parsing every record into a JSON tree would dominate replay time. Why shared:
 /// records decoded from one file point into that file's buffer instead of each copying its text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct RawRecord {
     buf: Arc<String>,
     start: usize,
     end: usize,
     parsed: OnceLock<Option<serde_json::Value>>,
+    /// Top-level fields parsed so far (by [`RawRecord::subtree`]): rules that read several
+    /// paths under one field (`userIdentity.type`, `userIdentity.arn`) parse it once.
+    subtrees: Mutex<Vec<Subtree>>,
     /// Byte ranges (within the record) of each top-level key and its value, found on first use.
-    index: OnceLock<Vec<(Range<usize>, Range<usize>)>>,
+    index: OnceLock<TopIndex>,
     /// Value ranges of the fields rules read most, found by the decoder while it parsed the
     /// record, so reading them costs no second scan. Order: [`KNOWN_FIELDS`].
     known: [Option<(u32, u32)>; 4],
 }
+
+/// A top-level field's name and its parsed value (`None`: absent or not JSON).
+type Subtree = (Box<str>, Option<Arc<serde_json::Value>>);
 
 /// Top-level fields whose value ranges decoders record (see [`RawRecord::with_known`]).
 pub const KNOWN_FIELDS: [&str; 4] = ["requestParameters", "responseElements", "additionalEventData", "resources"];
@@ -137,23 +143,24 @@ pub const KNOWN_FIELDS: [&str; 4] = ["requestParameters", "responseElements", "a
 impl RawRecord {
     /// Wraps the record's JSON text (copied).
     pub fn new(text: &str) -> Self {
-        Self {
-            buf: Arc::new(text.to_string()),
-            start: 0,
-            end: text.len(),
-            parsed: OnceLock::new(),
-            index: OnceLock::new(),
-            known: [None; 4],
-        }
+        Self::shared(&Arc::new(text.to_string()), 0, text.len())
     }
 
     /// A record that is `buf[start..end]` of a shared buffer. Falls back to an empty record if
     /// the range is not a valid slice (decoders never pass one).
     pub fn shared(buf: &Arc<String>, start: usize, end: usize) -> Self {
         if buf.get(start..end).is_none() {
-            return Self::new("");
+            return Self::default();
         }
-        Self { buf: Arc::clone(buf), start, end, parsed: OnceLock::new(), index: OnceLock::new(), known: [None; 4] }
+        Self {
+            buf: Arc::clone(buf),
+            start,
+            end,
+            parsed: OnceLock::new(),
+            subtrees: Mutex::default(),
+            index: OnceLock::new(),
+            known: [None; 4],
+        }
     }
 
     /// The record as written.
@@ -183,7 +190,25 @@ impl RawRecord {
             return text.get(a as usize..b as usize);
         }
         let index = self.index.get_or_init(|| index_top_level(text));
-        index.iter().find(|(k, _)| text.get(k.clone()) == Some(key)).and_then(|(_, v)| text.get(v.clone()))
+        index.entries.iter().find(|(k, _)| text.get(k.clone()) == Some(key)).and_then(|(_, v)| text.get(v.clone()))
+    }
+
+    /// True when [`RawRecord::top_level`] sees every top-level key: none is written with
+    /// escapes, so a key it does not find is absent from the record.
+    pub fn indexes_every_key(&self) -> bool {
+        self.index.get_or_init(|| index_top_level(self.text())).complete
+    }
+
+    /// One top-level field as a JSON tree, parsed on first use and kept for the other rules
+    /// that read it. `None` when the record has no such field (or keys it with escapes).
+    pub fn subtree(&self, key: &str) -> Option<Arc<serde_json::Value>> {
+        let mut cache = self.subtrees.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, value)) = cache.iter().find(|(k, _)| &**k == key) {
+            return value.clone();
+        }
+        let value = self.top_level(key).and_then(|text| serde_json::from_str(text).ok()).map(Arc::new);
+        cache.push((key.into(), value.clone()));
+        value
     }
 
     /// The record as a JSON tree (parsed once, on first use). `None` if it is not valid JSON,
@@ -193,8 +218,16 @@ impl RawRecord {
     }
 }
 
+/// The top-level keys of a record and the byte ranges of their values.
+#[derive(Debug, Clone, Default)]
+struct TopIndex {
+    entries: Vec<(Range<usize>, Range<usize>)>,
+    /// No key was left out (keys written with escapes are).
+    complete: bool,
+}
+
 /// Finds the top-level keys of a JSON object and the byte ranges of their values.
-fn index_top_level(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
+fn index_top_level(text: &str) -> TopIndex {
     use serde::de::{Deserializer as _, MapAccess, Visitor};
     struct Index<'t> {
         base: usize,
@@ -202,20 +235,21 @@ fn index_top_level(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
         _text: std::marker::PhantomData<&'t str>,
     }
     impl<'de> Visitor<'de> for Index<'de> {
-        type Value = Vec<(Range<usize>, Range<usize>)>;
+        type Value = TopIndex;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
+            let mut out = TopIndex { entries: Vec::new(), complete: true };
             let range = |s: &str| {
                 let start = (s.as_ptr() as usize).wrapping_sub(self.base);
                 (start <= self.len && start + s.len() <= self.len).then_some(start..start + s.len())
             };
             while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                 let value = map.next_value::<&'de serde_json::value::RawValue>()?;
-                if let (Some(k), Some(v)) = (key.and_then(range), range(value.get())) {
-                    out.push((k, v));
+                match (key.and_then(range), range(value.get())) {
+                    (Some(k), Some(v)) => out.entries.push((k, v)),
+                    _ => out.complete = false,
                 }
             }
             Ok(out)
@@ -244,6 +278,21 @@ fn index_top_level(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(Index { base: text.as_ptr() as usize, len: text.len(), _text: std::marker::PhantomData })
         .unwrap_or_default()
+}
+
+impl Clone for RawRecord {
+    /// A copy that shares the text; what was parsed is parsed again on use.
+    fn clone(&self) -> Self {
+        Self {
+            buf: Arc::clone(&self.buf),
+            start: self.start,
+            end: self.end,
+            parsed: self.parsed.clone(),
+            subtrees: Mutex::default(),
+            index: self.index.clone(),
+            known: self.known,
+        }
+    }
 }
 
 impl PartialEq for RawRecord {

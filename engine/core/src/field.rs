@@ -219,14 +219,13 @@ impl Event {
         match path {
             FieldPath::Builtin(b) => self.visit_builtin(*b, visit),
             FieldPath::Raw(segments) => {
-                // Parse only the top-level field the path starts with (a small subtree), not the
-                // whole record; fall back to the full tree for keys the index cannot see.
+                // Parse only the top-level field the path starts with (a small subtree, once per
+                // event), not the whole record; the full tree only when the record has keys the
+                // index cannot see (written with escapes).
                 let Some((head, rest)) = segments.split_first() else { return false };
-                match self.raw.top_level(&head.0) {
-                    Some(sub) => match serde_json::from_str::<serde_json::Value>(sub) {
-                        Ok(value) => visit_json(&value, rest, visit),
-                        Err(_) => false,
-                    },
+                match self.raw.subtree(&head.0) {
+                    Some(value) => visit_json(&value, rest, visit),
+                    None if self.raw.indexes_every_key() => false,
                     None => match self.raw.json() {
                         Some(root) => visit_json(root, segments, visit),
                         None => false,
