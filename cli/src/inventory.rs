@@ -6,7 +6,7 @@ use crate::replay::{ReplayOptions, replay_observed};
 use chrono::NaiveDate;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use nhiwatch_core::geo::is_public_place;
-use nhiwatch_core::{Event, EventTime, Identity};
+use nhiwatch_core::{Event, EventTime, Identity, SourceKind};
 use nhiwatch_detect::EngineConfig;
 use nhiwatch_detect::classify::Signals;
 use nhiwatch_rules::RulePack;
@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 
-/// IAM calls that change who can do what: listed per identity when used.
+/// IAM calls that change who can do what (or switch off the record of it): listed per
+/// identity when used, with their counterparts in the other clouds below.
 const SENSITIVE_ACTIONS: &[&str] = &[
     "CreateUser",
     "CreateAccessKey",
@@ -38,6 +39,64 @@ const SENSITIVE_ACTIONS: &[&str] = &[
     "PutBucketPolicy",
     "ModifySnapshotAttribute",
 ];
+
+/// GCP methods that mint principals or keys, or change who can do what.
+const GCP_SENSITIVE_ACTIONS: &[&str] = &[
+    "google.iam.admin.v1.CreateServiceAccount",
+    "google.iam.admin.v1.CreateServiceAccountKey",
+    "google.iam.admin.v1.SetIAMPolicy",
+    "google.iam.admin.v1.CreateRole",
+    "google.iam.admin.v1.UpdateRole",
+    "SetIamPolicy",
+    "InsertProjectOwnershipInvite",
+    "storage.setIamPermissions",
+    "google.logging.v2.ConfigServiceV2.DeleteSink",
+];
+
+/// Azure operations and Entra ID activities of the same kind.
+const AZURE_SENSITIVE_ACTIONS: &[&str] = &[
+    "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE",
+    "MICROSOFT.AUTHORIZATION/ELEVATEACCESS/ACTION",
+    "MICROSOFT.COMPUTE/DISKS/BEGINGETACCESS/ACTION",
+    "MICROSOFT.COMPUTE/SNAPSHOTS/BEGINGETACCESS/ACTION",
+    "MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION",
+    "MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/DELETE",
+    "Add user",
+    "Add application",
+    "Add service principal",
+    "Add service principal credentials",
+    "Update application – Certificates and secrets management",
+    "Add member to role",
+];
+
+/// Kubernetes `resource:verb` pairs of the same kind.
+const K8S_SENSITIVE_ACTIONS: &[&str] = &[
+    "serviceaccounts/token:create",
+    "clusterrolebindings:create",
+    "rolebindings:create",
+    "pods/exec:create",
+    "pods/exec:get",
+    "secrets:list",
+    "certificatesigningrequests:create",
+];
+
+/// The sensitive action `e` performed (as listed per identity), if it is one.
+fn sensitive_action(e: &Event) -> Option<String> {
+    let listed = |list: &[&str], action: &str| list.iter().any(|a| a.eq_ignore_ascii_case(action));
+    let found = match e.source {
+        SourceKind::CloudTrail => listed(SENSITIVE_ACTIONS, &e.action).then(|| e.action.clone()),
+        SourceKind::GcpAudit => listed(GCP_SENSITIVE_ACTIONS, &e.action).then(|| e.action.clone()),
+        SourceKind::AzureActivity | SourceKind::AzureAudit => {
+            listed(AZURE_SENSITIVE_ACTIONS, &e.action).then(|| e.action.clone())
+        }
+        SourceKind::AzureSignIn => None,
+        SourceKind::K8sAudit => {
+            let key = e.action_key();
+            listed(K8S_SENSITIVE_ACTIONS, &key).then_some(key)
+        }
+    };
+    found.filter(|_| e.outcome.is_success())
+}
 
 /// One identity.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -133,8 +192,8 @@ pub fn inventory(
         acc.days.insert(e.time.date_naive());
         let service = e.service.strip_suffix(".amazonaws.com").unwrap_or(&e.service).to_string();
         *acc.services.entry(service).or_default() += 1;
-        if SENSITIVE_ACTIONS.contains(&e.action.as_str()) && e.outcome.is_success() {
-            acc.sensitive.insert(e.action.clone());
+        if let Some(action) = sensitive_action(e) {
+            acc.sensitive.insert(action);
         }
         if let Some(ip) = e.origin.ip().filter(|ip| is_public_place(*ip)) {
             if let Some(country) = geo.as_ref().and_then(|g| g.resolve(ip)).and_then(|g| g.country) {

@@ -241,3 +241,47 @@ fn inventory_lists_every_identity_with_its_footprint() {
     assert!(csv.starts_with("id,type,name,account,nhi,nhi_reason"), "{csv}");
     assert_eq!(csv.lines().count(), rows.len() + 1);
 }
+
+#[test]
+fn inventory_covers_the_other_clouds_workload_identities() {
+    let out = nhiwatch_in_root(&[
+        "inventory",
+        "--format",
+        "json",
+        "--config",
+        "fixtures/clouds/nhiwatch.toml",
+        "fixtures/clouds",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("{id} missing"));
+    let sensitive = |id: &str| row(id)["sensitive_actions"].clone();
+    let gcp = "svc-ci-deployer@prod-app-123.iam.gserviceaccount.com";
+    assert_eq!(row(gcp)["type"], "ServiceAccount");
+    assert_eq!(row(gcp)["access_keys"], serde_json::json!(["4c1e2a9b7d3f"]));
+    assert_eq!(row(gcp)["countries"], serde_json::json!(["NL", "US"]));
+    assert_eq!(
+        sensitive(gcp),
+        serde_json::json!([
+            "SetIamPolicy",
+            "google.iam.admin.v1.CreateServiceAccount",
+            "google.iam.admin.v1.CreateServiceAccountKey"
+        ])
+    );
+    let sp = "azure-sp:0e9d8c7b-6a5f-4e3d-2c1b-0a9f8e7d6c5b";
+    assert_eq!(row(sp)["type"], "ServicePrincipal");
+    assert!(
+        sensitive(sp).as_array().is_some_and(|a| a.contains(&serde_json::json!("Add service principal credentials")))
+    );
+    let k8s = "k8s:system:serviceaccount:ci:deployer";
+    assert_eq!(
+        sensitive(k8s),
+        serde_json::json!([
+            "clusterrolebindings:create",
+            "pods/exec:create",
+            "secrets:list",
+            "serviceaccounts/token:create"
+        ])
+    );
+    assert!(rows.iter().filter(|r| r["nhi"] == true).count() == 3, "{rows:#?}");
+}
