@@ -16,8 +16,9 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// The field names a record of each source is recognised by, for the error that lists them.
-const KNOWN_SHAPES: &str = "a CloudTrail record (eventTime, eventName), a GCP audit LogEntry (protoPayload), an Azure \
-     activity, sign-in or audit record (operationName, category), or a Kubernetes audit Event (verb, user)";
+const KNOWN_SHAPES: &str = "a CloudTrail record (eventTime, eventName), a GCP audit LogEntry (protoPayload, also as a \
+     Pub/Sub message), an Azure activity, sign-in or audit record (operationName, category), or a Kubernetes audit \
+     Event (verb, user)";
 
 /// Decodes a record that is not CloudTrail; `text` is its JSON.
 pub(crate) fn decode_other(
@@ -33,6 +34,9 @@ pub(crate) fn decode_other(
             detail: format!("not an audit record: expected {KNOWN_SHAPES}"),
         });
     }
+    if let Some(data) = at(&value, &["message", "data"]).and_then(Value::as_str) {
+        return pubsub_message(data, offset);
+    }
     let draft = if get(&value, "protoPayload").is_some() {
         crate::gcp::decode(&value)?
     } else if crate::k8s::is_k8s(&value) {
@@ -46,6 +50,24 @@ pub(crate) fn decode_other(
         });
     };
     Ok(draft.finish(text, buf, offset))
+}
+
+/// A Pub/Sub message (pull or push format, as a GCP log sink's subscription delivers it):
+/// the log entry is the message's base64 `data`.
+fn pubsub_message(data: &str, offset: SourceOffset) -> Result<Decoded, RecordError> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|e| RecordError {
+        reason: BadReason::WrongType,
+        detail: format!("field 'message.data': not base64 ({e})"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| RecordError {
+        reason: BadReason::InvalidUtf8,
+        detail: format!(
+            "field 'message.data': the decoded message is not UTF-8 (from byte {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    crate::cloudtrail::decode_record(&text, offset)
 }
 
 /// What a source decoder read from one record, before the shared parts are filled in.
@@ -172,6 +194,24 @@ pub(crate) fn wrong_type(path: &[&str], expected: &str, found: &Value) -> Record
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pubsub_messages_carry_log_entries() {
+        use base64::Engine as _;
+        let entry = r#"{"insertId":"ps-1","timestamp":"2026-03-14T03:00:00Z","resource":{"labels":{"project_id":"p"}},"protoPayload":{"serviceName":"iam.googleapis.com","methodName":"google.iam.admin.v1.CreateServiceAccountKey","authenticationInfo":{"principalEmail":"ci@p.iam.gserviceaccount.com"}}}"#;
+        let data = base64::engine::general_purpose::STANDARD.encode(entry);
+        let off = || SourceOffset { file: Arc::from("t"), line: Some(1), record: 0 };
+        let push = format!(
+            r#"{{"message":{{"data":"{data}","messageId":"1","publishTime":"2026-03-14T03:00:01Z"}},"subscription":"projects/p/subscriptions/audit"}}"#
+        );
+        let d = crate::decode_record(&push, off()).expect("decodes");
+        assert_eq!(d.event.source, SourceKind::GcpAudit);
+        assert_eq!(d.event.event_id, "ps-1");
+        assert_eq!(d.event.raw.text(), entry);
+        let e = crate::decode_record(r#"{"ackId":"a","message":{"data":"%%%"}}"#, off()).expect_err("not base64");
+        assert_eq!(e.reason, BadReason::WrongType);
+        assert!(e.detail.contains("message.data"), "{}", e.detail);
+    }
 
     #[test]
     fn lookups_tolerate_case_and_name_bad_types() {
