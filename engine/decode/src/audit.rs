@@ -11,6 +11,7 @@
 use crate::bad::{BadReason, Note};
 use crate::cloudtrail::{Decoded, RecordError, content_id, origin_of, parse_event_time, raw_record, truncate};
 use chrono::{DateTime, Utc};
+use nhiwatch_core::geo::GeoInfo;
 use nhiwatch_core::{Event, Identity, Outcome, SourceKind, SourceOffset};
 use serde_json::Value;
 use std::sync::Arc;
@@ -87,6 +88,9 @@ pub(crate) struct Draft {
     pub outcome: Outcome,
     pub read_only: Option<bool>,
     pub category: String,
+    /// Where the record itself says the caller was (Entra sign-ins); a GeoIP lookup of the
+    /// address, when configured, takes precedence in the engine.
+    pub geo: Option<GeoInfo>,
 }
 
 impl Draft {
@@ -113,7 +117,7 @@ impl Draft {
                 invoked_by: None,
                 raw: raw_record(text, buf),
                 offset,
-                geo: None,
+                geo: self.geo.filter(|g| !g.is_empty()).map(Arc::new),
             },
             notes,
         }

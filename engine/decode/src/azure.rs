@@ -13,6 +13,7 @@
 
 use crate::audit::{Draft, at, first_text, missing, text, text_or_empty, time_of};
 use crate::cloudtrail::RecordError;
+use nhiwatch_core::geo::GeoInfo;
 use nhiwatch_core::identity::is_guid;
 use nhiwatch_core::{Identity, IdentityKey, IdentityType, Outcome, SourceKind};
 use serde_json::Value;
@@ -83,6 +84,7 @@ fn activity(v: &Value, category: &str) -> Result<Draft, RecordError> {
         user_agent: String::new(),
         outcome,
         category: category.to_string(),
+        geo: None,
     })
 }
 
@@ -190,7 +192,30 @@ fn sign_in(v: &Value, category: &str) -> Result<Draft, RecordError> {
         outcome,
         read_only: Some(true),
         category: category.to_string(),
+        geo: sign_in_place(v)?,
     })
+}
+
+/// Where Entra says a sign-in came from: `properties.location` (country or region, city,
+/// coordinates) and `properties.autonomousSystemNumber`.
+fn sign_in_place(v: &Value) -> Result<Option<GeoInfo>, RecordError> {
+    let loc = ["properties", "location"];
+    let number = |path: &[&str]| at(v, path).and_then(|n| n.as_f64().or_else(|| n.as_str()?.parse().ok()));
+    let geo = GeoInfo {
+        country: text(v, &[loc[0], loc[1], "countryOrRegion"])?.map(|c| c.into_owned()),
+        city: text(v, &[loc[0], loc[1], "city"])?
+            .map(|c| c.into_owned())
+            .filter(|c| !c.eq_ignore_ascii_case("unknown")),
+        asn: number(&["properties", "autonomousSystemNumber"]).and_then(|n| (n >= 1.0).then_some(n as u32)),
+        as_org: None,
+        location: number(&[loc[0], loc[1], "geoCoordinates", "latitude"]).zip(number(&[
+            loc[0],
+            loc[1],
+            "geoCoordinates",
+            "longitude",
+        ])),
+    };
+    Ok((!geo.is_empty()).then_some(geo))
 }
 
 fn audit(v: &Value, category: &str) -> Result<Draft, RecordError> {
@@ -238,12 +263,27 @@ fn audit(v: &Value, category: &str) -> Result<Draft, RecordError> {
         outcome,
         read_only: Some(false),
         category: category.to_string(),
+        geo: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_ins_carry_their_own_place() {
+        let v: Value = serde_json::from_str(
+            r#"{"properties":{"location":{"city":"Moscow","countryOrRegion":"RU","geoCoordinates":{"latitude":55.75,"longitude":37.61}},"autonomousSystemNumber":"12345"}}"#,
+        )
+        .expect("json");
+        let g = sign_in_place(&v).expect("ok").expect("a place");
+        assert_eq!(g.country.as_deref(), Some("RU"));
+        assert_eq!(g.asn, Some(12345));
+        assert_eq!(g.location, Some((55.75, 37.61)));
+        let none: Value = serde_json::from_str(r#"{"properties":{"location":{"city":"Unknown"}}}"#).expect("json");
+        assert_eq!(sign_in_place(&none).expect("ok"), None);
+    }
 
     #[test]
     fn subscriptions_are_read_from_resource_ids() {

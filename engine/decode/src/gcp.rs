@@ -68,6 +68,7 @@ pub(crate) fn decode(v: &Value) -> Result<Draft, RecordError> {
         outcome,
         read_only,
         category,
+        geo: None,
     })
 }
 

@@ -118,6 +118,7 @@ fn decode_event(v: &Value) -> Result<Draft, RecordError> {
         user_agent: text_or_empty(v, &["userAgent"])?,
         outcome,
         category: stage,
+        geo: None,
     })
 }
 
@@ -185,6 +186,7 @@ pub(crate) fn from_gke(v: &Value, parts: GkeParts) -> Result<Draft, RecordError>
         user_agent: parts.user_agent,
         outcome: parts.outcome,
         category: String::new(),
+        geo: None,
     })
 }
 

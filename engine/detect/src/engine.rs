@@ -394,7 +394,10 @@ impl Engine {
                 found
             }
         };
-        event.geo = geo;
+        // A place the record itself gives (Entra sign-ins) stays when the databases know none.
+        if geo.is_some() {
+            event.geo = geo;
+        }
     }
 
     fn evaluate(&mut self, mut event: Event, alerts: &mut Vec<Alert>) {
