@@ -143,7 +143,7 @@ impl Evidence {
             action: event.action.clone(),
             account: event.account.clone(),
             region: event.region.clone(),
-            source_ip: event.origin.to_string(),
+            source_ip: event.source_ip_text().to_string(),
             user_agent: event.user_agent.clone(),
             error_code: event.outcome.error_code.clone(),
             source: event.offset.clone(),

@@ -341,6 +341,22 @@ pub struct Event {
     /// Where the source address is, filled by the engine from its GeoIP databases (only for
     /// public addresses).
     pub geo: Option<Arc<GeoInfo>>,
+    /// Text forms of normalized fields, made on first use: rules read them many times.
+    pub text: TextCache,
+}
+
+/// Text forms of an event's normalized fields, computed once. Not part of what the event is:
+/// two events are equal whatever their caches hold.
+#[derive(Debug, Clone, Default)]
+pub struct TextCache {
+    action_key: OnceLock<String>,
+    source_ip: OnceLock<String>,
+}
+
+impl PartialEq for TextCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Event {
@@ -348,15 +364,28 @@ impl Event {
     /// `iam:google.iam.admin.v1.CreateServiceAccount`, `secrets:list`); the action alone when
     /// it already names its service (Azure's `MICROSOFT.COMPUTE/DISKS/WRITE`).
     pub fn action_key(&self) -> String {
-        if !self.service.is_empty() && self.action.starts_with(self.service.as_str()) {
-            return self.action.clone();
-        }
-        let service = self
-            .service
-            .strip_suffix(".amazonaws.com")
-            .or_else(|| self.service.strip_suffix(".googleapis.com"))
-            .unwrap_or(&self.service);
-        format!("{service}:{}", self.action)
+        self.action_key_text().to_string()
+    }
+
+    /// [`Event::action_key`], made once per event.
+    pub fn action_key_text(&self) -> &str {
+        self.text.action_key.get_or_init(|| {
+            if !self.service.is_empty() && self.action.starts_with(self.service.as_str()) {
+                return self.action.clone();
+            }
+            let service = self
+                .service
+                .strip_suffix(".amazonaws.com")
+                .or_else(|| self.service.strip_suffix(".googleapis.com"))
+                .unwrap_or(&self.service);
+            format!("{service}:{}", self.action)
+        })
+    }
+
+    /// The source address as text (or the service host), made once per event; empty when the
+    /// record has none.
+    pub fn source_ip_text(&self) -> &str {
+        self.text.source_ip.get_or_init(|| self.origin.to_string())
     }
 
     /// The user agent's family: its first product token, lowercased (`aws-cli`, `boto3`,

@@ -269,8 +269,7 @@ impl Event {
             Builtin::IdentityNhiReason => visit(FieldValue::Str(&id.nhi_reason)),
             Builtin::SourceIp => match &self.origin {
                 crate::Origin::Unknown => false,
-                crate::Origin::Ip(ip) => visit(FieldValue::Str(&ip.to_string())),
-                crate::Origin::Service(s) | crate::Origin::Other(s) => visit(FieldValue::Str(s)),
+                _ => visit(FieldValue::Str(self.source_ip_text())),
             },
             Builtin::UserAgent => visit(FieldValue::Str(&self.user_agent)),
             Builtin::ErrorCode => opt(&self.outcome.error_code, visit),
@@ -280,7 +279,7 @@ impl Event {
             Builtin::Category => visit(FieldValue::Str(&self.category)),
             Builtin::VpcEndpointId => opt(&self.vpc_endpoint_id, visit),
             Builtin::InvokedBy => opt(&self.invoked_by, visit),
-            Builtin::ActionKey => visit(FieldValue::Str(&self.action_key())),
+            Builtin::ActionKey => visit(FieldValue::Str(self.action_key_text())),
             Builtin::UserAgentFamily => {
                 let family = self.user_agent_family();
                 !family.is_empty() && visit(FieldValue::Str(&family))

@@ -118,6 +118,7 @@ impl Draft {
                 raw: raw_record(text, buf),
                 offset,
                 geo: self.geo.filter(|g| !g.is_empty()).map(Arc::new),
+                text: Default::default(),
             },
             notes,
         }

@@ -286,6 +286,7 @@ fn decode_at_depth(
             }),
             offset,
             geo: None,
+            text: Default::default(),
         },
         notes,
     })

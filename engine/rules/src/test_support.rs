@@ -28,5 +28,6 @@ pub(crate) fn event(json: &str) -> Event {
         raw,
         offset: SourceOffset { file: std::sync::Arc::from("t"), line: None, record: 0 },
         geo: None,
+        text: Default::default(),
     }
 }

@@ -94,11 +94,16 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Opti
     let mut completed = None;
     for (i, run) in st.runs.iter_mut().enumerate() {
         let step = &seq.steps[run.next];
+        // The step's condition first: it reads normalized fields; required values may parse
+        // raw ones.
+        if !step.condition.matches(subject) {
+            continue;
+        }
         let satisfied = step.require.iter().all(|(path, var)| {
             let want = run.vars.iter().find(|(v, _)| v == var).map(|(_, value)| value.as_str());
             want.is_some_and(|w| event.field_text(path).as_deref() == Some(w))
         });
-        if !satisfied || !step.condition.matches(subject) {
+        if !satisfied {
             continue;
         }
         let Some(captured) = captures(seq, run.next, event) else { continue };
