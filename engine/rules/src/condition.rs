@@ -324,17 +324,18 @@ impl Predicate {
         let ci = self.case_insensitive;
         let with_text = |f: &dyn Fn(&str) -> bool| -> bool {
             match value {
-                FieldValue::Str(s) if ci => f(&s.to_ascii_lowercase()),
                 FieldValue::Str(s) => f(s),
                 FieldValue::Null => false,
                 other => f(&other.to_text()),
             }
         };
+        // Patterns were lowered at compile time when `ci`; the value is compared without
+        // lowering (and so without allocating) a copy of it.
         match op {
             Op::In(values) => values.iter().any(|want| scalar_eq(want, value, ci)),
-            Op::Prefix(p) => with_text(&|s| p.iter().any(|x| s.starts_with(x.as_str()))),
-            Op::Suffix(p) => with_text(&|s| p.iter().any(|x| s.ends_with(x.as_str()))),
-            Op::Contains(p) => with_text(&|s| p.iter().any(|x| s.contains(x.as_str()))),
+            Op::Prefix(p) => with_text(&|s| p.iter().any(|x| starts_with(s, x, ci))),
+            Op::Suffix(p) => with_text(&|s| p.iter().any(|x| ends_with(s, x, ci))),
+            Op::Contains(p) => with_text(&|s| p.iter().any(|x| contains(s, x, ci))),
             Op::Regex(re) => match value {
                 FieldValue::Str(s) => re.is_match(s),
                 FieldValue::Null => false,
@@ -353,6 +354,35 @@ impl Predicate {
             Op::Exists(_) | Op::External(_) | Op::EqualsField(_) | Op::OrgNetwork(_) => false,
         }
     }
+}
+
+/// `s` starts with `p` (`p` already lowered when `ci`).
+fn starts_with(s: &str, p: &str, ci: bool) -> bool {
+    if ci { s.len() >= p.len() && s.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes()) } else { s.starts_with(p) }
+}
+
+/// `s` ends with `p` (`p` already lowered when `ci`).
+fn ends_with(s: &str, p: &str, ci: bool) -> bool {
+    if ci {
+        s.len() >= p.len() && s.as_bytes()[s.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
+    } else {
+        s.ends_with(p)
+    }
+}
+
+/// `s` contains `p` (`p` already lowered when `ci`).
+fn contains(s: &str, p: &str, ci: bool) -> bool {
+    if !ci {
+        return s.contains(p);
+    }
+    if p.is_empty() {
+        return true;
+    }
+    let (s, p) = (s.as_bytes(), p.as_bytes());
+    let first = p[0];
+    s.len() >= p.len()
+        && (0..=s.len() - p.len())
+            .any(|i| s[i].eq_ignore_ascii_case(&first) && s[i..i + p.len()].eq_ignore_ascii_case(p))
 }
 
 fn as_number(value: FieldValue<'_>) -> Option<f64> {
@@ -535,6 +565,18 @@ mod tests {
         assert!(!az(&org, other));
         assert!(az(&org, "guest@partner.io"));
         assert!(!az(&org, "bob@example.com"));
+    }
+
+    #[test]
+    fn case_insensitive_text_tests_match_lowered_patterns() {
+        assert!(starts_with("AssumeRole", "assume", true));
+        assert!(!starts_with("AssumeRole", "assume", false));
+        assert!(ends_with("s3.AMAZONAWS.com", ".amazonaws.com", true));
+        assert!(!ends_with("com", ".amazonaws.com", true));
+        assert!(contains("python-Requests/2.31", "requests", true));
+        assert!(contains("Ünïcode PowerShell", "powershell", true));
+        assert!(!contains("abc", "abcd", true));
+        assert!(contains("abc", "", true));
     }
 
     #[test]
