@@ -220,9 +220,12 @@ fn decode_at_depth(
     {
         return decode_at_depth(detail.get(), buf, offset, depth + 1);
     }
+    // A record with none of CloudTrail's own fields is another source's.
     if record.event_name.is_none()
         && record.event_time.is_none()
         && record.user_identity.is_none()
+        && record.event_source.is_none()
+        && record.event_id.is_none()
         && record.detail_type.is_none()
     {
         return crate::audit::decode_other(text, buf, offset);
@@ -550,5 +553,12 @@ mod tests {
         assert!(e.detail.contains("userIdentity.type"), "{}", e.detail);
         let e = decode_record(r#"[1,2]"#, off()).expect_err("not a record");
         assert_eq!(e.reason, BadReason::UnknownShape);
+        // CloudTrail's own fields make it a CloudTrail record missing its time.
+        let e = decode_record(r#"{"eventSource":"s3.amazonaws.com","eventID":"x"}"#, off()).expect_err("no time");
+        assert_eq!(e.reason, BadReason::MissingField);
+        assert!(e.detail.contains("eventTime"), "{}", e.detail);
+        let e = decode_record(r#"{"hello":"world"}"#, off()).expect_err("no source");
+        assert_eq!(e.reason, BadReason::UnknownShape);
+        assert!(e.detail.contains("not a recognised audit record"), "{}", e.detail);
     }
 }
