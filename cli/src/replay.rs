@@ -54,6 +54,8 @@ pub struct Summary {
     pub files: u64,
     /// Good records decoded.
     pub events_decoded: u64,
+    /// Good records decoded, by source (`cloudtrail`, `gcp_audit`, …).
+    pub events_by_source: BTreeMap<String, u64>,
     /// Events outside `--since` / `--until`.
     pub events_out_of_range: u64,
     /// Bad records by reason.
@@ -88,6 +90,10 @@ impl Summary {
             "  events:           {} decoded, {} processed, {} outside --since/--until",
             self.events_decoded, self.engine.events_total, self.events_out_of_range
         )?;
+        if self.events_by_source.len() > 1 {
+            let parts: Vec<String> = self.events_by_source.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            writeln!(out, "  sources:          {}", parts.join(", "))?;
+        }
         writeln!(out, "  bad records:      {}{}", self.bad_total(), by_key(&self.bad_by_reason))?;
         if !self.notes.is_empty() {
             writeln!(out, "  repaired:         {}", by_key(&self.notes).trim_start_matches(' '))?;
@@ -369,6 +375,7 @@ pub fn for_each_event(
         }
         summary.events_decoded += out.events.len() as u64;
         for e in out.events {
+            *summary.events_by_source.entry(e.source.as_str().to_string()).or_default() += 1;
             let in_range = opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time < u);
             if in_range {
                 pending.push(Reverse(Ordered(e)));
