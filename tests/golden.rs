@@ -102,7 +102,7 @@ fn clouds_tell_the_same_story_in_every_source() {
     // exec) raise nothing.
     assert!(report.alerts.iter().all(|a| a.identity.nhi));
     assert_eq!(report.alerts.len(), 23);
-    let sources: Vec<(&str, u64)> = report.summary.events_by_source.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let sources: Vec<(&str, u64)> = report.summary.events_by_source.iter().map(|(k, v)| (*k, *v)).collect();
     assert_eq!(
         sources,
         [("azure_activity", 124), ("azure_audit", 3), ("azure_signin", 61), ("gcp_audit", 646), ("k8s_audit", 125)]

@@ -190,13 +190,14 @@ pub fn inventory(
         acc.last = acc.last.max(e.time);
         acc.events += 1;
         acc.days.insert(e.time.date_naive());
-        let service = e.service.strip_suffix(".amazonaws.com").unwrap_or(&e.service).to_string();
-        *acc.services.entry(service).or_default() += 1;
+        *acc.services.entry(e.service_short().to_string()).or_default() += 1;
         if let Some(action) = sensitive_action(e) {
             acc.sensitive.insert(action);
         }
         if let Some(ip) = e.origin.ip().filter(|ip| is_public_place(*ip)) {
-            if let Some(country) = geo.as_ref().and_then(|g| g.resolve(ip)).and_then(|g| g.country) {
+            // As in the engine: the databases first, then the place the record itself gives.
+            let country = geo.as_ref().and_then(|g| g.resolve(ip)).and_then(|g| g.country);
+            if let Some(country) = country.or_else(|| e.geo.as_ref().and_then(|g| g.country.clone())) {
                 acc.countries.insert(country);
             }
             if let Some(n) = e.source_network() {

@@ -55,7 +55,7 @@ pub struct Summary {
     /// Good records decoded.
     pub events_decoded: u64,
     /// Good records decoded, by source (`cloudtrail`, `gcp_audit`, …).
-    pub events_by_source: BTreeMap<String, u64>,
+    pub events_by_source: BTreeMap<&'static str, u64>,
     /// Events outside `--since` / `--until`.
     pub events_out_of_range: u64,
     /// Bad records by reason.
@@ -375,7 +375,7 @@ pub fn for_each_event(
         }
         summary.events_decoded += out.events.len() as u64;
         for e in out.events {
-            *summary.events_by_source.entry(e.source.as_str().to_string()).or_default() += 1;
+            *summary.events_by_source.entry(e.source.as_str()).or_default() += 1;
             let in_range = opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time < u);
             if in_range {
                 pending.push(Reverse(Ordered(e)));

@@ -373,13 +373,17 @@ impl Event {
             if !self.service.is_empty() && self.action.starts_with(self.service.as_str()) {
                 return self.action.clone();
             }
-            let service = self
-                .service
-                .strip_suffix(".amazonaws.com")
-                .or_else(|| self.service.strip_suffix(".googleapis.com"))
-                .unwrap_or(&self.service);
-            format!("{service}:{}", self.action)
+            format!("{}:{}", self.service_short(), self.action)
         })
+    }
+
+    /// The service without its cloud's domain (`iam` for `iam.amazonaws.com` or
+    /// `iam.googleapis.com`).
+    pub fn service_short(&self) -> &str {
+        self.service
+            .strip_suffix(".amazonaws.com")
+            .or_else(|| self.service.strip_suffix(".googleapis.com"))
+            .unwrap_or(&self.service)
     }
 
     /// The source address as text (or the service host), made once per event; empty when the

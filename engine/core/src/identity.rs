@@ -183,6 +183,42 @@ impl Identity {
     }
 }
 
+/// What a GCP principal's e-mail (lowercase) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcpPrincipal<'a> {
+    /// A service account the project's workloads use, with its project when the address
+    /// names one (`NAME@PROJECT.iam.gserviceaccount.com`; not `N-compute@developer…`).
+    ServiceAccount(Option<&'a str>),
+    /// A Google-managed service agent (`service-N@gcp-sa-….iam…`, `service-N@compute-system.iam…`,
+    /// `N@cloudservices…`, `…@container-engine-robot…`).
+    ServiceAgent,
+    /// Anything else: a person, a group, a domain.
+    Other,
+}
+
+/// Reads a GCP principal e-mail (lowercase).
+pub fn gcp_principal(email: &str) -> GcpPrincipal<'_> {
+    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
+    let numbered =
+        local.strip_prefix("service-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(project) = domain.strip_suffix(".iam.gserviceaccount.com") {
+        if project.starts_with("gcp-sa-") || numbered {
+            GcpPrincipal::ServiceAgent
+        } else {
+            GcpPrincipal::ServiceAccount(Some(project))
+        }
+    } else if domain.ends_with("gserviceaccount.com") {
+        // The default compute and App Engine accounts (`N-compute@developer…`, `P@appspot…`)
+        // are the project's own service accounts.
+        let managed = domain.starts_with("cloudservices.")
+            || domain.contains("robot")
+            || (local.starts_with("service-") && !domain.starts_with("developer."));
+        if managed { GcpPrincipal::ServiceAgent } else { GcpPrincipal::ServiceAccount(None) }
+    } else {
+        GcpPrincipal::Other
+    }
+}
+
 /// True for a GUID as Azure writes object, tenant and subscription ids
 /// (`87654321-4321-4321-4321-111111111111`).
 pub fn is_guid(s: &str) -> bool {
@@ -196,6 +232,16 @@ pub fn is_guid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gcp_principals_are_read_from_their_address() {
+        assert_eq!(gcp_principal("svc@prod-1.iam.gserviceaccount.com"), GcpPrincipal::ServiceAccount(Some("prod-1")));
+        assert_eq!(gcp_principal("service-12@gcp-sa-cloudbuild.iam.gserviceaccount.com"), GcpPrincipal::ServiceAgent);
+        assert_eq!(gcp_principal("service-12@compute-system.iam.gserviceaccount.com"), GcpPrincipal::ServiceAgent);
+        assert_eq!(gcp_principal("12@cloudservices.gserviceaccount.com"), GcpPrincipal::ServiceAgent);
+        assert_eq!(gcp_principal("12-compute@developer.gserviceaccount.com"), GcpPrincipal::ServiceAccount(None));
+        assert_eq!(gcp_principal("alice@example.com"), GcpPrincipal::Other);
+    }
 
     #[test]
     fn guids_are_recognised() {

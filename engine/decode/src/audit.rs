@@ -9,7 +9,7 @@
 //! [`Event`]: nhiwatch_core::Event
 
 use crate::bad::{BadReason, Note};
-use crate::cloudtrail::{Decoded, RecordError, content_id, origin_of, parse_event_time, raw_record, truncate};
+use crate::cloudtrail::{Decoded, RecordError, content_id, invalid_time, origin_of, parse_event_time, raw_record};
 use chrono::{DateTime, Utc};
 use nhiwatch_core::geo::GeoInfo;
 use nhiwatch_core::{Event, Identity, Outcome, SourceKind, SourceOffset};
@@ -168,17 +168,14 @@ pub(crate) fn first_text(v: &Value, paths: &[&[&str]]) -> Result<Option<String>,
 pub(crate) fn time_of(v: &Value, paths: &[&[&str]]) -> Result<DateTime<Utc>, RecordError> {
     for p in paths {
         if let Some(t) = text(v, p)? {
-            return parse_event_time(&t).ok_or_else(|| RecordError {
-                reason: BadReason::InvalidTime,
-                detail: format!("field '{}': '{}' is not an RFC 3339 timestamp", p.join("."), truncate(&t, 64)),
-            });
+            return parse_event_time(&t).ok_or_else(|| invalid_time(&p.join("."), &t));
         }
     }
     Err(missing(paths.first().copied().unwrap_or_default()))
 }
 
 pub(crate) fn missing(path: &[&str]) -> RecordError {
-    RecordError { reason: BadReason::MissingField, detail: format!("missing field '{}'", path.join(".")) }
+    crate::cloudtrail::missing(&path.join("."))
 }
 
 pub(crate) fn wrong_type(path: &[&str], expected: &str, found: &Value) -> RecordError {

@@ -236,10 +236,7 @@ fn decode_at_depth(
     if action.is_empty() {
         return Err(missing("eventName"));
     }
-    let time = parse_event_time(time_text).ok_or_else(|| RecordError {
-        reason: BadReason::InvalidTime,
-        detail: format!("field 'eventTime': '{}' is not an RFC 3339 timestamp", truncate(time_text, 64)),
-    })?;
+    let time = parse_event_time(time_text).ok_or_else(|| invalid_time("eventTime", time_text))?;
     let account = owned(&record.recipient_account_id);
     let event_id = match record.event_id.as_deref() {
         Some(id) if !id.is_empty() => id.to_string(),
@@ -330,11 +327,20 @@ fn owned(t: &Text<'_>) -> String {
     t.as_deref().unwrap_or_default().to_string()
 }
 
-fn missing(field: &str) -> RecordError {
+/// `field` (a dotted path) is absent.
+pub(crate) fn missing(field: &str) -> RecordError {
     RecordError { reason: BadReason::MissingField, detail: format!("missing field '{field}'") }
 }
 
-pub(crate) fn truncate(s: &str, max: usize) -> &str {
+/// `field` holds `text`, which is not a timestamp.
+pub(crate) fn invalid_time(field: &str, text: &str) -> RecordError {
+    RecordError {
+        reason: BadReason::InvalidTime,
+        detail: format!("field '{field}': '{}' is not an RFC 3339 timestamp", truncate(text, 64)),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,

@@ -10,6 +10,7 @@
 
 use crate::audit::{Draft, at, first_text, missing, text, text_or_empty, time_of, wrong_type};
 use crate::cloudtrail::RecordError;
+use nhiwatch_core::identity::{GcpPrincipal, gcp_principal};
 use nhiwatch_core::{Identity, IdentityKey, IdentityType, Outcome, SourceKind};
 use serde_json::Value;
 
@@ -91,30 +92,10 @@ fn log_kind(log_name: &str) -> &str {
 /// The identity of a principal email, classified by its form.
 pub(crate) fn identity_of(email: &str, project: &str) -> Identity {
     let key = email.to_ascii_lowercase();
-    let (local, domain) = key.split_once('@').unwrap_or((key.as_str(), ""));
-    let (kind, account) = if let Some(sa_project) = domain.strip_suffix(".iam.gserviceaccount.com") {
-        // Service agents: `service-PROJECT_NUMBER@gcp-sa-….iam…`, `…@compute-system.iam…`.
-        let numbered =
-            local.strip_prefix("service-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if sa_project.starts_with("gcp-sa-") || numbered {
-            (IdentityType::ServiceAgent, project.to_string())
-        } else {
-            (IdentityType::ServiceAccount, sa_project.to_string())
-        }
-    } else if domain.ends_with("gserviceaccount.com") {
-        // `N@cloudservices…`, `service-N@container-engine-robot…` are Google-managed; the
-        // default compute and App Engine accounts (`N-compute@developer…`,
-        // `P@appspot…`) are service accounts the project's workloads use.
-        let managed = domain.starts_with("cloudservices.")
-            || domain.contains("robot")
-            || (local.starts_with("service-") && !domain.starts_with("developer."));
-        if managed {
-            (IdentityType::ServiceAgent, project.to_string())
-        } else {
-            (IdentityType::ServiceAccount, project.to_string())
-        }
-    } else {
-        (IdentityType::User, project.to_string())
+    let (kind, account) = match gcp_principal(&key) {
+        GcpPrincipal::ServiceAccount(own) => (IdentityType::ServiceAccount, own.unwrap_or(project).to_string()),
+        GcpPrincipal::ServiceAgent => (IdentityType::ServiceAgent, project.to_string()),
+        GcpPrincipal::Other => (IdentityType::User, project.to_string()),
     };
     Identity::new(IdentityKey(key.clone()), kind, account, key)
 }

@@ -109,7 +109,7 @@ fn decode_event(v: &Value) -> Result<Draft, RecordError> {
         source: SourceKind::K8sAudit,
         account: String::new(),
         region: String::new(),
-        read_only: Some(matches!(verb.as_str(), "get" | "list" | "watch")),
+        read_only: Some(is_read(&verb)),
         service,
         action: verb,
         event_id,
@@ -120,6 +120,11 @@ fn decode_event(v: &Value) -> Result<Draft, RecordError> {
         category: stage,
         geo: None,
     })
+}
+
+/// Verbs that only read.
+fn is_read(verb: &str) -> bool {
+    matches!(verb, "get" | "list" | "watch")
 }
 
 /// The identity behind a Kubernetes user name.
@@ -177,7 +182,7 @@ pub(crate) fn from_gke(v: &Value, parts: GkeParts) -> Result<Draft, RecordError>
         source: SourceKind::K8sAudit,
         account: parts.project,
         region: parts.region,
-        read_only: Some(matches!(verb.as_str(), "get" | "list" | "watch")),
+        read_only: Some(is_read(&verb)),
         service,
         action: verb,
         event_id: parts.event_id,

@@ -8,7 +8,7 @@ use crate::org::Org;
 use crate::spec::{ConditionSpec, Scalar};
 use ipnet::IpNet;
 use nhiwatch_core::field::{FieldPath, FieldValue};
-use nhiwatch_core::identity::is_guid;
+use nhiwatch_core::identity::{GcpPrincipal, gcp_principal, is_guid};
 use nhiwatch_core::ip::parse_ip_lenient;
 use nhiwatch_core::{Event, SourceKind};
 use regex::Regex;
@@ -453,20 +453,19 @@ fn gcp_member_is_external(member: &str, subject: &Subject<'_>) -> bool {
     if member.starts_with("deleted:") || member.starts_with("principal") || member.starts_with("project") {
         return false;
     }
-    let bare = member.split_once(':').map_or(member, |(_, rest)| rest);
-    let domain = bare.rsplit_once('@').map_or(bare, |(_, d)| d).to_ascii_lowercase();
+    let bare = member.split_once(':').map_or(member, |(_, rest)| rest).to_ascii_lowercase();
+    let domain = bare.rsplit_once('@').map_or(bare.as_str(), |(_, d)| d);
     if domain.is_empty() || !domain.contains('.') {
         return false;
     }
-    if domain.ends_with("gserviceaccount.com") {
-        return domain.strip_suffix(".iam.gserviceaccount.com").is_some_and(|project| {
-            !project.starts_with("gcp-sa-")
-                && project != subject.event.account
-                && project != subject.event.identity.account
-                && !subject.org.owns_project(project)
-        });
+    match gcp_principal(&bare) {
+        GcpPrincipal::ServiceAccount(project) => project.is_some_and(|p| {
+            p != subject.event.account && p != subject.event.identity.account && !subject.org.owns_project(p)
+        }),
+        // Google's own agents act for the project; they are never an outsider.
+        GcpPrincipal::ServiceAgent => false,
+        GcpPrincipal::Other => email_domain_is_external(domain, subject),
     }
-    email_domain_is_external(&domain, subject)
 }
 
 /// A domain outside `[org] domains`; without configured domains, one other than the acting
@@ -485,7 +484,7 @@ fn email_domain_is_external(domain: &str, subject: &Subject<'_>) -> bool {
 /// outside the organisation's domains.
 fn azure_value_is_external(value: &str, subject: &Subject<'_>) -> bool {
     if let Some((_, domain)) = value.rsplit_once('@') {
-        return email_domain_is_external(&domain.to_ascii_lowercase(), subject);
+        return email_domain_is_external(domain, subject);
     }
     let id = match value.split('/').skip_while(|p| !p.eq_ignore_ascii_case("subscriptions")).nth(1) {
         Some(sub) => sub,

@@ -63,7 +63,7 @@ impl Org {
 
     /// True when `domain` is one of the organisation's.
     pub fn owns_domain(&self, domain: &str) -> bool {
-        self.domains.contains(&domain.to_ascii_lowercase())
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 
     /// True when the organisation owns GCP project `project`.
@@ -73,7 +73,7 @@ impl Org {
 
     /// True when the organisation owns Azure tenant or subscription `id`.
     pub fn owns_azure(&self, id: &str) -> bool {
-        self.azure.contains(&id.to_ascii_lowercase())
+        self.azure.iter().any(|a| a.eq_ignore_ascii_case(id))
     }
 
     /// True when `ip` is in one of the organisation's networks.

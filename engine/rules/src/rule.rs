@@ -192,6 +192,7 @@ fn expand_test_event(
     let repeat = e.repeat.unwrap_or(1).max(1);
     let actions: Vec<Option<&String>> =
         if e.actions.is_empty() { vec![None] } else { e.actions.iter().map(Some).collect() };
+    let (time_field, id_field) = record_fields(base);
     let mut n: i32 = 0;
     for action in actions {
         for _ in 0..repeat {
@@ -201,10 +202,9 @@ fn expand_test_event(
             }
             if let Some(t0) = start {
                 let t = t0 + every * n;
-                record.insert(time_field(&record).into(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
+                record.insert(time_field.into(), t.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
             }
             if repeat > 1 || e.actions.len() > 1 {
-                let id_field = id_field(&record);
                 let base_id = record.get(id_field).and_then(|v| v.as_str()).unwrap_or("test").to_string();
                 record.insert(id_field.into(), format!("{base_id}-{}", n + 1).into());
             }
@@ -231,12 +231,4 @@ fn record_fields(record: &serde_json::Map<String, serde_json::Value>) -> (&'stat
     } else {
         ("eventTime", "eventID")
     }
-}
-
-fn time_field(record: &serde_json::Map<String, serde_json::Value>) -> &'static str {
-    record_fields(record).0
-}
-
-fn id_field(record: &serde_json::Map<String, serde_json::Value>) -> &'static str {
-    record_fields(record).1
 }
