@@ -180,8 +180,8 @@ fn check_rule(rule: &Rule, note: &mut dyn FnMut(Level, String)) {
     fields.extend(rule.group_by.iter().cloned());
     let mut seen = Vec::new();
     for f in fields {
-        if let FieldPath::Raw(segments) = &f
-            && let Some(head) = segments.first()
+        if let FieldPath::Raw(path) = &f
+            && let Some(head) = path.segments().first()
             && !CLOUDTRAIL_FIELDS.contains(&head.0.as_str())
             && !OTHER_SOURCE_FIELDS.contains(&head.0.as_str())
             && !seen.contains(&f)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 use std::ops::Range;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 /// Which log source an event came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -113,7 +113,7 @@ impl Outcome {
     }
 }
 
-/// The whole original record, kept as text and parsed only when a rule reads a raw field path.
+/// The whole original record, kept as text and read only where a rule reads a raw field path.
 ///
 /// Why lazy: most events only meet rules that look at normalized fields (action, service,
 /// identity); parsing every record into a JSON tree would dominate replay time. Why shared:
@@ -123,22 +123,72 @@ pub struct RawRecord {
     buf: Arc<String>,
     start: usize,
     end: usize,
-    parsed: OnceLock<Option<serde_json::Value>>,
-    /// Top-level fields parsed so far (by [`RawRecord::subtree`]): rules that read several
-    /// paths under one field (`userIdentity.type`, `userIdentity.arn`) parse it once.
-    subtrees: Mutex<Vec<Subtree>>,
     /// Byte ranges (within the record) of each top-level key and its value, found on first use.
     index: OnceLock<TopIndex>,
-    /// Value ranges of the fields rules read most, found by the decoder while it parsed the
-    /// record, so reading them costs no second scan. Order: [`KNOWN_FIELDS`].
-    known: [Option<(u32, u32)>; 4],
+    /// What the decoder saw of the paths rules read most while it parsed the record, so
+    /// reading them costs no second scan. Order: [`KNOWN_PATHS`].
+    known: [Kept; KNOWN_PATHS.len()],
 }
 
-/// A top-level field's name and its parsed value (`None`: absent or not JSON).
-type Subtree = (Box<str>, Option<Arc<serde_json::Value>>);
+/// What a decoder saw at one of the [`KNOWN_PATHS`] of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Seen {
+    /// Not recorded (another source, or a string written with escapes): look in the text.
+    #[default]
+    Unrecorded,
+    /// The value is null or missing: nothing lies below it.
+    NullOrMissing,
+    /// A field on the way to it is null or missing: the path reaches nothing.
+    Unreachable,
+    /// The JSON value, as written, is this byte range of the record.
+    At(Range<usize>),
+}
 
-/// Top-level fields whose value ranges decoders record (see [`RawRecord::with_known`]).
-pub const KNOWN_FIELDS: [&str; 4] = ["requestParameters", "responseElements", "additionalEventData", "resources"];
+/// [`Seen`] as kept in every event (`At` as a compact range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Kept {
+    #[default]
+    Unrecorded,
+    NullOrMissing,
+    Unreachable,
+    At(u32, u32),
+}
+
+/// Paths whose value ranges decoders record (see [`RawRecord::with_known`]): CloudTrail's raw
+/// subtrees, and the identity fields that rules (Sigma's above all) read by their raw names.
+pub const KNOWN_PATHS: [&str; 13] = [
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "resources",
+    "eventType",
+    "userIdentity.type",
+    "userIdentity.arn",
+    "userIdentity.principalId",
+    "userIdentity.accountId",
+    "userIdentity.userName",
+    "userIdentity.sessionContext.sessionIssuer.type",
+    "userIdentity.sessionContext.sessionIssuer.arn",
+    "userIdentity.sessionContext.sessionIssuer.userName",
+];
+
+/// The entry of [`KNOWN_PATHS`] that is the longest prefix of `segments`, and how many
+/// segments it covers.
+pub fn known_prefix<'s>(segments: impl Iterator<Item = &'s str> + Clone) -> Option<(u8, u8)> {
+    let mut best: Option<(u8, u8)> = None;
+    for (i, known) in KNOWN_PATHS.iter().enumerate() {
+        let mut used = 0u8;
+        let mut path = segments.clone();
+        let covers = known.split('.').all(|k| {
+            used += 1;
+            path.next() == Some(k)
+        });
+        if covers && best.is_none_or(|(_, n)| used > n) {
+            best = Some((i as u8, used));
+        }
+    }
+    best
+}
 
 impl RawRecord {
     /// Wraps the record's JSON text (copied).
@@ -152,15 +202,7 @@ impl RawRecord {
         if buf.get(start..end).is_none() {
             return Self::default();
         }
-        Self {
-            buf: Arc::clone(buf),
-            start,
-            end,
-            parsed: OnceLock::new(),
-            subtrees: Mutex::default(),
-            index: OnceLock::new(),
-            known: [None; 4],
-        }
+        Self { buf: Arc::clone(buf), start, end, index: OnceLock::new(), known: Default::default() }
     }
 
     /// The record as written.
@@ -168,26 +210,42 @@ impl RawRecord {
         self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
-    /// Records where the decoder found the values of [`KNOWN_FIELDS`] (byte ranges within the
-    /// record text; fields absent from the record stay `None`).
-    pub fn with_known(mut self, known: [Option<Range<usize>>; 4]) -> Self {
+    /// Records what the decoder saw at each of [`KNOWN_PATHS`] (`At`: a byte range within the
+    /// record text, of the JSON value as written).
+    pub fn with_known(mut self, known: [Seen; KNOWN_PATHS.len()]) -> Self {
         let len = self.end - self.start;
-        for (slot, r) in self.known.iter_mut().zip(known) {
-            *slot = r
-                .filter(|r| r.end <= len)
-                .and_then(|r| Some((u32::try_from(r.start).ok()?, u32::try_from(r.end).ok()?)));
+        for (slot, seen) in self.known.iter_mut().zip(known) {
+            *slot = match seen {
+                Seen::Unrecorded => Kept::Unrecorded,
+                Seen::NullOrMissing => Kept::NullOrMissing,
+                Seen::Unreachable => Kept::Unreachable,
+                Seen::At(r) => match (u32::try_from(r.start), u32::try_from(r.end)) {
+                    (Ok(a), Ok(b)) if r.end <= len && a <= b => Kept::At(a, b),
+                    _ => Kept::Unrecorded,
+                },
+            };
         }
         self
     }
 
+    /// What the decoder saw at [`KNOWN_PATHS`]`[index]` (`At` as a range of [`RawRecord::text`]).
+    pub fn known(&self, index: u8) -> Seen {
+        match self.known.get(usize::from(index)).copied().unwrap_or_default() {
+            Kept::Unrecorded => Seen::Unrecorded,
+            Kept::NullOrMissing => Seen::NullOrMissing,
+            Kept::Unreachable => Seen::Unreachable,
+            Kept::At(a, b) => Seen::At(a as usize..b as usize),
+        }
+    }
+
     /// The JSON text of one top-level field (`requestParameters`), without parsing the rest of
-    /// the record into a tree. Keys written with escapes are not found this way.
+    /// the record. Keys written with escapes are not found this way.
     pub fn top_level(&self, key: &str) -> Option<&str> {
         let text = self.text();
-        if let Some(i) = KNOWN_FIELDS.iter().position(|k| *k == key)
-            && let Some((a, b)) = self.known[i]
+        if let Some(i) = KNOWN_PATHS.iter().position(|k| *k == key)
+            && let Seen::At(r) = self.known(i as u8)
         {
-            return text.get(a as usize..b as usize);
+            return text.get(r);
         }
         let index = self.index.get_or_init(|| index_top_level(text));
         index.entries.iter().find(|(k, _)| text.get(k.clone()) == Some(key)).and_then(|(_, v)| text.get(v.clone()))
@@ -197,24 +255,6 @@ impl RawRecord {
     /// escapes, so a key it does not find is absent from the record.
     pub fn indexes_every_key(&self) -> bool {
         self.index.get_or_init(|| index_top_level(self.text())).complete
-    }
-
-    /// One top-level field as a JSON tree, parsed on first use and kept for the other rules
-    /// that read it. `None` when the record has no such field (or keys it with escapes).
-    pub fn subtree(&self, key: &str) -> Option<Arc<serde_json::Value>> {
-        let mut cache = self.subtrees.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, value)) = cache.iter().find(|(k, _)| &**k == key) {
-            return value.clone();
-        }
-        let value = self.top_level(key).and_then(|text| serde_json::from_str(text).ok()).map(Arc::new);
-        cache.push((key.into(), value.clone()));
-        value
-    }
-
-    /// The record as a JSON tree (parsed once, on first use). `None` if it is not valid JSON,
-    /// which a decoder never produces.
-    pub fn json(&self) -> Option<&serde_json::Value> {
-        self.parsed.get_or_init(|| serde_json::from_str(self.text()).ok()).as_ref()
     }
 }
 
@@ -281,14 +321,12 @@ fn index_top_level(text: &str) -> TopIndex {
 }
 
 impl Clone for RawRecord {
-    /// A copy that shares the text; what was parsed is parsed again on use.
+    /// A copy that shares the text.
     fn clone(&self) -> Self {
         Self {
             buf: Arc::clone(&self.buf),
             start: self.start,
             end: self.end,
-            parsed: self.parsed.clone(),
-            subtrees: Mutex::default(),
             index: self.index.clone(),
             known: self.known,
         }

@@ -7,7 +7,7 @@
 //! is parsed when the path continues into it; a path that ends on an object or array yields
 //! every scalar inside it. A lookup can therefore yield several values; rules match if any does.
 
-use crate::event::Event;
+use crate::event::{Event, Seen};
 use std::fmt;
 
 /// A normalized field, resolved from [`Event`] directly.
@@ -138,7 +138,23 @@ pub enum FieldPath {
     /// A normalized field.
     Builtin(Builtin),
     /// A path into the original record.
-    Raw(Vec<Segment>),
+    Raw(RawPath),
+}
+
+/// A path into the original record, with the decoder-recorded path it starts with, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RawPath {
+    segments: Vec<Segment>,
+    /// The [`KNOWN_PATHS`](crate::event::KNOWN_PATHS) entry that is its longest prefix, and
+    /// how many segments that covers.
+    known: Option<(u8, u8)>,
+}
+
+impl RawPath {
+    /// The path's steps.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
 }
 
 impl FieldPath {
@@ -154,7 +170,8 @@ impl FieldPath {
         if segments.iter().any(|s| s.0.is_empty()) {
             return Err(format!("field path '{text}' has an empty segment"));
         }
-        Ok(Self::Raw(segments))
+        let known = crate::event::known_prefix(segments.iter().map(|s| s.0.as_str()));
+        Ok(Self::Raw(RawPath { segments, known }))
     }
 
     /// True when resolving this path never parses the raw record.
@@ -170,8 +187,8 @@ impl fmt::Display for FieldPath {
                 let name = BUILTINS.iter().find(|(_, x)| x == b).map_or("?", |(n, _)| *n);
                 f.write_str(name)
             }
-            Self::Raw(segs) => {
-                for (i, s) in segs.iter().enumerate() {
+            Self::Raw(path) => {
+                for (i, s) in path.segments.iter().enumerate() {
                     if i > 0 {
                         f.write_str(".")?;
                     }
@@ -218,18 +235,25 @@ impl Event {
     pub fn visit_field(&self, path: &FieldPath, visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
         match path {
             FieldPath::Builtin(b) => self.visit_builtin(*b, visit),
-            FieldPath::Raw(segments) => {
-                // Parse only the top-level field the path starts with (a small subtree, once per
-                // event), not the whole record; the full tree only when the record has keys the
-                // index cannot see (written with escapes).
-                let Some((head, rest)) = segments.split_first() else { return false };
-                match self.raw.subtree(&head.0) {
-                    Some(value) => visit_json(&value, rest, visit),
+            FieldPath::Raw(path) => {
+                // Read only the value the path starts in (recorded by the decoder, or found by
+                // indexing the record's top level once per event), not the whole record; the
+                // whole record only when it has keys the index cannot see (written with escapes).
+                if let Some((index, used)) = path.known {
+                    let rest = &path.segments[usize::from(used)..];
+                    match self.raw.known(index) {
+                        Seen::At(r) => return visit_text(self.raw.text().get(r).unwrap_or_default(), rest, visit),
+                        Seen::Unreachable => return false,
+                        Seen::NullOrMissing if !rest.is_empty() => return false,
+                        // Null and missing differ at the value itself: look in the text.
+                        Seen::NullOrMissing | Seen::Unrecorded => {}
+                    }
+                }
+                let Some((head, rest)) = path.segments.split_first() else { return false };
+                match self.raw.top_level(&head.0) {
+                    Some(text) => visit_text(text, rest, visit),
                     None if self.raw.indexes_every_key() => false,
-                    None => match self.raw.json() {
-                        Some(root) => visit_json(root, segments, visit),
-                        None => false,
-                    },
+                    None => visit_text(self.raw.text(), &path.segments, visit),
                 }
             }
         }
@@ -301,30 +325,125 @@ impl Event {
     }
 }
 
-/// Walks `value` along `segments`, calling `visit` on each scalar reached.
-fn visit_json(value: &serde_json::Value, segments: &[Segment], visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
-    use serde_json::Value;
-    match (value, segments.split_first()) {
-        (Value::Array(items), _) => items.iter().any(|item| visit_json(item, segments, visit)),
-        (Value::Object(map), Some((head, rest))) => {
-            map.get(&head.0).is_some_and(|child| visit_json(child, rest, visit))
+/// Walks the JSON `text` along `segments`, calling `visit` on each scalar reached, without
+/// building a tree: objects are walked by key, arrays element by element, a JSON document inside
+/// a string is walked when the path continues into it, and a path that ends on an object or
+/// array reaches every scalar inside. Stops at the first value `visit` accepts.
+fn visit_text(text: &str, segments: &[Segment], visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
+    // A plain string (the common case of a recorded leaf) needs no parser.
+    if segments.is_empty()
+        && let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+        && !inner.contains(['"', '\\'])
+    {
+        return visit(FieldValue::Str(inner));
+    }
+    let mut found = false;
+    let mut de = serde_json::Deserializer::from_str(text);
+    // An error is either malformed text (nothing more to find) or the walk stopping early.
+    let _ = serde::de::DeserializeSeed::deserialize(Walk { segments, visit, found: &mut found }, &mut de);
+    found
+}
+
+/// One step of [`visit_text`]: a value at which `segments` remain to be followed.
+struct Walk<'w, 'v> {
+    segments: &'w [Segment],
+    visit: &'w mut (dyn FnMut(FieldValue<'_>) -> bool + 'v),
+    found: &'w mut bool,
+}
+
+impl<'v> Walk<'_, 'v> {
+    fn child<'c>(&'c mut self, segments: &'c [Segment]) -> Walk<'c, 'v> {
+        Walk { segments, visit: &mut *self.visit, found: &mut *self.found }
+    }
+
+    /// A scalar: visited when the path ends here; the walk stops once `visit` accepts one.
+    fn leaf<E: serde::de::Error>(self, value: FieldValue<'_>) -> Result<(), E> {
+        if self.segments.is_empty() && (self.visit)(value) {
+            *self.found = true;
+            return Err(E::custom("found"));
         }
-        (Value::Object(map), None) => map.values().any(|child| visit_json(child, &[], visit)),
-        (Value::String(s), Some(_)) => {
-            // IAM policy documents arrive as JSON inside a string; step into them.
-            let trimmed = s.trim_start();
-            if (trimmed.starts_with('{') || trimmed.starts_with('['))
-                && let Ok(inner) = serde_json::from_str::<Value>(s)
-            {
-                return visit_json(&inner, segments, visit);
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Walk<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Walk<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.leaf(FieldValue::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        self.leaf(FieldValue::Num(v as f64))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        self.leaf(FieldValue::Num(v as f64))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        self.leaf(FieldValue::Num(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.leaf(FieldValue::Null)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        if self.segments.is_empty() {
+            return self.leaf(FieldValue::Str(v));
+        }
+        // IAM policy documents arrive as JSON inside a string; step into them.
+        let trimmed = v.trim_start();
+        if (trimmed.starts_with('{') || trimmed.starts_with('[')) && visit_text(v, self.segments, self.visit) {
+            *self.found = true;
+            return Err(E::custom("found"));
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let segments = self.segments;
+        while seq.next_element_seed(self.child(segments))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let segments = self.segments;
+        let (head, rest) = match segments.split_first() {
+            Some((head, rest)) => (Some(head.0.as_str()), rest),
+            None => (None, segments),
+        };
+        while let Some(wanted) = map.next_key_seed(KeyIs(head))? {
+            if wanted {
+                map.next_value_seed(self.child(rest))?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
             }
-            false
         }
-        (_, Some(_)) => false,
-        (Value::String(s), None) => visit(FieldValue::Str(s)),
-        (Value::Number(n), None) => n.as_f64().is_some_and(|f| visit(FieldValue::Num(f))),
-        (Value::Bool(b), None) => visit(FieldValue::Bool(*b)),
-        (Value::Null, None) => visit(FieldValue::Null),
+        Ok(())
+    }
+}
+
+/// Reads an object key and tells whether it is the one wanted (`None`: any key is).
+struct KeyIs<'k>(Option<&'k str>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(self.0.is_none_or(|k| k == v))
     }
 }
 
@@ -334,11 +453,11 @@ mod tests {
     use serde_json::json;
 
     fn collect(value: &serde_json::Value, path: &str) -> Vec<String> {
-        let FieldPath::Raw(segs) = FieldPath::parse(path).expect("valid path") else {
+        let FieldPath::Raw(path) = FieldPath::parse(path).expect("valid path") else {
             panic!("expected raw path");
         };
         let mut out = Vec::new();
-        visit_json(value, &segs, &mut |v| {
+        visit_text(&value.to_string(), path.segments(), &mut |v| {
             out.push(v.to_text());
             false
         });

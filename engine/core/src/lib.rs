@@ -25,6 +25,6 @@ pub mod time;
 
 pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Evidence};
 pub use event::{Event, Origin, Outcome, SourceKind, SourceOffset};
-pub use field::{Builtin, FieldPath, FieldValue, Segment};
+pub use field::{Builtin, FieldPath, FieldValue, RawPath, Segment};
 pub use identity::{Identity, IdentityKey, IdentityType};
 pub use time::{EventTime, ParseDurationError, parse_duration};

@@ -6,7 +6,7 @@
 
 use crate::bad::{BadReason, Note};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use nhiwatch_core::event::RawRecord;
+use nhiwatch_core::event::{RawRecord, Seen};
 use nhiwatch_core::ip::parse_ip_lenient;
 use nhiwatch_core::{Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset};
 use serde::Deserialize;
@@ -98,6 +98,8 @@ struct Record<'a> {
     #[serde(borrow)]
     event_category: Text<'a>,
     #[serde(borrow)]
+    event_type: Text<'a>,
+    #[serde(borrow)]
     vpc_endpoint_id: Text<'a>,
     #[serde(borrow)]
     user_identity: Option<UserIdentity<'a>>,
@@ -150,6 +152,8 @@ struct SessionContext<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SessionIssuer<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
     #[serde(borrow)]
     arn: Text<'a>,
     #[serde(borrow)]
@@ -269,27 +273,60 @@ fn decode_at_depth(
             category: record.event_category.as_deref().unwrap_or("Management").to_string(),
             vpc_endpoint_id: record.vpc_endpoint_id.as_deref().map(str::to_string),
             invoked_by,
-            raw: raw_record(text, buf).with_known({
-                let base = text.as_ptr() as usize;
-                let range = |v: Option<&RawValue>| {
-                    v.map(|v| {
-                        let start = (v.get().as_ptr() as usize).wrapping_sub(base);
-                        start..start + v.get().len()
-                    })
-                };
-                [
-                    range(record.request_parameters),
-                    range(record.response_elements),
-                    range(record.additional_event_data),
-                    range(record.resources),
-                ]
-            }),
+            raw: raw_record(text, buf).with_known(known_paths(text, &record)),
             offset,
             geo: None,
             text: Default::default(),
         },
         notes,
     })
+}
+
+/// What the decoder saw at each of [`KNOWN_PATHS`](nhiwatch_core::event::KNOWN_PATHS) in
+/// `text`, so rules reading them need no second scan. Strings written with escapes are left
+/// unrecorded (they are not slices of the text).
+fn known_paths<'a>(text: &str, record: &Record<'a>) -> [Seen; 13] {
+    let base = text.as_ptr() as usize;
+    let within = |s: &str| {
+        let start = (s.as_ptr() as usize).wrapping_sub(base);
+        match (start <= text.len() && start + s.len() <= text.len()).then_some(start..start + s.len()) {
+            Some(r) => Seen::At(r),
+            None => Seen::Unrecorded,
+        }
+    };
+    let raw = |v: Option<&RawValue>| v.map_or(Seen::NullOrMissing, |v| within(v.get()));
+    // A borrowed string's range, widened to take in its quotes.
+    let string = |t: &Text<'_>| match t.as_ref().map(|s| &s.0) {
+        None => Seen::NullOrMissing,
+        Some(Cow::Borrowed(s)) => match within(s) {
+            Seen::At(r) if r.start > 0 && text.get(r.start - 1..r.end + 1).is_some_and(|q| q.ends_with('"')) => {
+                Seen::At(r.start - 1..r.end + 1)
+            }
+            _ => Seen::Unrecorded,
+        },
+        Some(Cow::Owned(_)) => Seen::Unrecorded,
+    };
+    let user = record.user_identity.as_ref();
+    let issuer = user.and_then(|u| u.session_context.as_ref()).and_then(|c| c.session_issuer.as_ref());
+    let of_user =
+        |f: for<'r> fn(&'r UserIdentity<'a>) -> &'r Text<'a>| user.map_or(Seen::Unreachable, |u| string(f(u)));
+    let of_issuer =
+        |f: for<'r> fn(&'r SessionIssuer<'a>) -> &'r Text<'a>| issuer.map_or(Seen::Unreachable, |i| string(f(i)));
+    [
+        raw(record.request_parameters),
+        raw(record.response_elements),
+        raw(record.additional_event_data),
+        raw(record.resources),
+        string(&record.event_type),
+        of_user(|u| &u.kind),
+        of_user(|u| &u.arn),
+        of_user(|u| &u.principal_id),
+        of_user(|u| &u.account_id),
+        of_user(|u| &u.user_name),
+        of_issuer(|i| &i.kind),
+        of_issuer(|i| &i.arn),
+        of_issuer(|i| &i.user_name),
+    ]
 }
 
 /// Where a call came from: an address (zero-padded octets repaired, with a note), a cloud
@@ -499,6 +536,52 @@ mod tests {
 
     fn off() -> SourceOffset {
         SourceOffset { file: Arc::from("t.json"), line: Some(1), record: 0 }
+    }
+
+    /// Every value a path reaches, as text (`null` included).
+    fn values(event: &Event, path: &str) -> Vec<String> {
+        let path = nhiwatch_core::FieldPath::parse(path).expect("valid path");
+        let mut out = Vec::new();
+        event.visit_field(&path, &mut |v| {
+            out.push(v.to_text());
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn paths_the_decoder_records_read_as_the_text_does() {
+        let records = [
+            r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"ConsoleLogin","eventType":"AwsConsoleSignIn","additionalEventData":{"MFAUsed":"NO"},"responseElements":{"ConsoleLogin":"Success"},"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a","userName":"a"}}"#,
+            r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"ListUsers","additionalEventData":null,"requestParameters":null,"userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::1:role/r"}}}}"#,
+            r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"ListUsers","userIdentity":{"type":"Ro\u006ft","arn":null,"sessionContext":null},"resources":[{"ARN":"x"},{"ARN":"y"}]}"#,
+            r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"ListUsers","requestParameters":{"userName":"b","n":3}}"#,
+        ];
+        let mut paths: Vec<&str> = nhiwatch_core::event::KNOWN_PATHS.to_vec();
+        paths.extend([
+            "additionalEventData.MFAUsed",
+            "requestParameters.userName",
+            "requestParameters.n",
+            "resources.ARN",
+            "userIdentity.sessionContext.sessionIssuer",
+            "userIdentity.sessionContext.attributes.mfaAuthenticated",
+        ]);
+        for text in records {
+            let decoded = decode_record(text, off()).expect("decodes").event;
+            let mut plain = decoded.clone();
+            plain.raw = RawRecord::new(text);
+            for path in &paths {
+                assert_eq!(values(&decoded, path), values(&plain, path), "{path} in {text}");
+            }
+        }
+        let first = decode_record(records[0], off()).expect("decodes").event;
+        assert_eq!(values(&first, "userIdentity.type"), ["IAMUser"]);
+        let second = decode_record(records[1], off()).expect("decodes").event;
+        assert_eq!(values(&second, "additionalEventData"), ["null"]);
+        assert_eq!(values(&second, "userIdentity.sessionContext.sessionIssuer.type"), ["Role"]);
+        let third = decode_record(records[2], off()).expect("decodes").event;
+        assert_eq!(values(&third, "userIdentity.type"), ["Root"]);
+        assert_eq!(values(&third, "resources.ARN"), ["x", "y"]);
     }
 
     #[test]
