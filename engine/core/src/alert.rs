@@ -64,8 +64,7 @@ impl AlertId {
             hasher.update([0u8]);
         }
         let digest = hasher.finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        Self(hex)
+        Self(hex::encode(&digest[..16]))
     }
 }
 

@@ -33,6 +33,20 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
         self.map.put(key, value);
     }
 
+    /// The entry, marked as recently used; made by `fresh` (evicting the least recently used
+    /// entry when full) if absent.
+    pub fn get_or_insert_mut<Q>(&mut self, key: &Q, fresh: impl FnOnce() -> V) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized + ToOwned<Owned = K>,
+    {
+        if self.map.len() >= self.cap && !self.map.contains(key) {
+            self.map.pop_lru();
+            self.evictions_total += 1;
+        }
+        self.map.get_or_insert_mut_ref(key, fresh)
+    }
+
     /// The entry, marked as recently used.
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
@@ -119,5 +133,17 @@ mod tests {
         assert_eq!(m.evictions_total, 1);
         m.put("c", 4);
         assert_eq!(m.evictions_total, 1, "replacing is not evicting");
+    }
+
+    #[test]
+    fn get_or_insert_makes_missing_entries_within_the_cap() {
+        let mut m: BoundedLru<String, u32> = BoundedLru::new(2);
+        *m.get_or_insert_mut("a", || 1) += 10;
+        assert_eq!(*m.get_or_insert_mut("a", || 0), 11, "an existing entry is kept");
+        m.get_or_insert_mut("b", || 2);
+        m.get_or_insert_mut("a", || 0);
+        m.get_or_insert_mut("c", || 3);
+        assert!(m.contains("a") && m.contains("c") && !m.contains("b"));
+        assert_eq!(m.evictions_total, 1);
     }
 }

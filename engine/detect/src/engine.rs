@@ -195,7 +195,7 @@ pub struct Engine {
     pub(crate) seq: u64,
     pub(crate) max_time: Option<EventTime>,
     pub(crate) watermark: Option<EventTime>,
-    pub(crate) identities: BoundedLru<Box<str>, IdentityState>,
+    pub(crate) identities: BoundedLru<String, IdentityState>,
     pub(crate) state: StateStore,
     /// Short-lived state (threshold windows, sequences in progress), expired by event time.
     pub(crate) transient: StateStore,
@@ -360,10 +360,7 @@ impl Engine {
 
     fn classify(&mut self, event: &mut Event) {
         let key = event.identity.key.as_str();
-        if !self.identities.contains(key) {
-            self.identities.put(key.into(), IdentityState::default());
-        }
-        let Some(state) = self.identities.get_mut(key) else { return };
+        let state = self.identities.get_or_insert_mut(key, IdentityState::default);
         if event.action == "ConsoleLogin" && !state.signals.console_login {
             state.signals.console_login = true;
             state.verdict = None;

@@ -171,7 +171,7 @@ impl Engine {
         for (key, console_login) in snapshot.identities {
             let mut s = IdentityState::default();
             s.signals.console_login = console_login;
-            engine.identities.put(key.into_boxed_str(), s);
+            engine.identities.put(key, s);
         }
         for (old, key, t) in snapshot.dedup {
             if let Some(Some(new)) = rule_map.get(old as usize) {

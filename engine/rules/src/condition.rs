@@ -151,15 +151,12 @@ impl Condition {
     }
 
     /// The actions this condition can match, if it requires `action` to be one of a fixed set
-    /// (used to index rules by action). `None` means any action may match.
+    /// (used to index rules by action; compared without case there, as Sigma compares them).
+    /// `None` means any action may match.
     pub fn required_actions(&self) -> Option<Vec<String>> {
         use nhiwatch_core::field::Builtin;
         match self {
-            Self::Field(Predicate {
-                field: FieldPath::Builtin(Builtin::Action),
-                op: Op::In(values),
-                case_insensitive: false,
-            }) => values
+            Self::Field(Predicate { field: FieldPath::Builtin(Builtin::Action), op: Op::In(values), .. }) => values
                 .iter()
                 .map(|v| match v {
                     Scalar::Str(s) => Some(s.clone()),

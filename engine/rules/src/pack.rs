@@ -6,7 +6,9 @@ use crate::rule::Rule;
 use crate::spec::RuleSpec;
 use std::collections::{BTreeMap, HashMap};
 
-/// Compiled rules in load order, with an index from action to the rules that can match it.
+/// Compiled rules in load order, with an index from action (ASCII-lowercased: Sigma compares
+/// without case; a rule that compares exactly still checks its own condition) to the rules that
+/// can match it.
 #[derive(Debug, Clone, Default)]
 pub struct RulePack {
     rules: Vec<Rule>,
@@ -71,7 +73,7 @@ impl RulePack {
             match (&rule.actions, after_needs_any) {
                 (Some(actions), false) => {
                     for a in actions {
-                        let list = by_action.entry(a.clone()).or_default();
+                        let list = by_action.entry(a.to_ascii_lowercase()).or_default();
                         if list.last() != Some(&i) {
                             list.push(i);
                         }
@@ -101,7 +103,21 @@ impl RulePack {
     /// Indices of the rules that may match `action`, in load order.
     pub fn candidates(&self, action: &str, out: &mut Vec<usize>) {
         out.clear();
-        let indexed = self.by_action.get(action).map_or(&[][..], Vec::as_slice);
+        // Lowered on the stack: actions are short, and this runs for every event.
+        let mut buf = [0u8; 96];
+        let lowered: Option<&str> = match buf.get_mut(..action.len()) {
+            Some(b) => {
+                b.copy_from_slice(action.as_bytes());
+                b.make_ascii_lowercase();
+                std::str::from_utf8(b).ok()
+            }
+            None => None,
+        };
+        let indexed = match lowered {
+            Some(key) => self.by_action.get(key),
+            None => self.by_action.get(&action.to_ascii_lowercase()),
+        };
+        let indexed = indexed.map_or(&[][..], Vec::as_slice);
         let (mut i, mut j) = (0, 0);
         let any = &self.any_action;
         while i < indexed.len() || j < any.len() {
