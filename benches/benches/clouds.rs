@@ -16,18 +16,22 @@ fn main() {
     let identities = env_count("NHIWATCH_BENCH_IDENTITIES", 20_000);
     let spec = OrgSpec { identities, events, seed: 7, days: 30, ..OrgSpec::default() };
     let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).unwrap_or_default());
-    println!("{:<16} {:>9} {:>14} {:>14} {:>7} {:>7}", "source", "events", "decode ev/s", "full ev/s", "alerts", "bad");
+    println!(
+        "{:<16} {:>9} {:>14} {:>14} {:>7} {:>7} {:>7}",
+        "source", "events", "decode ev/s", "full ev/s", "alerts", "bad", "late"
+    );
     for cloud in Cloud::ALL {
         let input = to_jsonl(cloud_records(cloud, &spec));
         let m = measure(input, &pack);
         println!(
-            "{:<16} {:>9} {:>14.0} {:>14.0} {:>7} {:>7}",
+            "{:<16} {:>9} {:>14.0} {:>14.0} {:>7} {:>7} {:>7}",
             cloud.source_name(),
             m.events,
             m.decode_rate,
             m.full_rate,
             m.alerts,
-            m.bad
+            m.bad,
+            m.late
         );
     }
 }

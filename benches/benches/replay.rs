@@ -41,12 +41,13 @@ fn main() {
     let m = measure(input, &pack);
     println!("decode-only: {} events = {:.0} events/s", m.events, m.decode_rate);
     println!(
-        "full pack ({} rules): {} events = {:.0} events/s, {} alerts, {} identities",
+        "full pack ({} rules): {} events = {:.0} events/s, {} alerts, {} identities, {} late",
         pack.len(),
         m.events,
         m.full_rate,
         m.alerts,
-        m.identities
+        m.identities,
+        m.late
     );
     println!("ratio full/decode: {:.2}", m.full_rate / m.decode_rate);
     if let Some(kib) = peak_rss_kib() {

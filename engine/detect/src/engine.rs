@@ -468,7 +468,8 @@ impl Engine {
                 return None;
             }
             // An ordered run starts only at its first step; an unordered one at any step.
-            let starts = !seq.ordered || seq.steps[0].condition.matches(&subject);
+            let mut hits = kinds::sequence::StepHits::default();
+            let starts = !seq.ordered || hits.matches(seq, 0, &subject);
             let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
             let st = if starts {
                 self.transient.get_or_insert(&group, slot, || RuleState::Sequence(Box::default()))
@@ -476,7 +477,7 @@ impl Engine {
                 self.transient.get_mut(&group, slot)?
             };
             let RuleState::Sequence(p) = st else { return None };
-            let finding = kinds::sequence::observe(seq, p, &subject);
+            let finding = kinds::sequence::observe(seq, p, &subject, &mut hits);
             if p.is_empty() {
                 self.transient.remove(&group, slot);
             } else {

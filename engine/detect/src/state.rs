@@ -65,7 +65,7 @@ pub struct GroupState {
 /// The bounded store.
 #[derive(Debug)]
 pub struct StateStore {
-    groups: BoundedLru<Box<str>, GroupState>,
+    groups: BoundedLru<String, GroupState>,
 }
 
 impl StateStore {
@@ -86,11 +86,7 @@ impl StateStore {
 
     /// The state of `rule` for `group`, created by `make` when absent. Marks the group active.
     pub fn get_or_insert(&mut self, group: &str, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState {
-        if !self.groups.contains(group) {
-            self.insert_group(group.into(), GroupState::default());
-        }
-        // Invariant: the group is present, it was or has just been inserted (capacity ≥ 1).
-        let entry = self.groups.get_mut(group).expect("group inserted above");
+        let entry = self.groups.get_or_insert_mut(group, GroupState::default);
         let pos = match entry.rules.iter().position(|(r, _)| *r == rule) {
             Some(p) => p,
             None => {
@@ -99,10 +95,6 @@ impl StateStore {
             }
         };
         &mut entry.rules[pos].1
-    }
-
-    fn insert_group(&mut self, key: Box<str>, state: GroupState) {
-        self.groups.put(key, state);
     }
 
     /// Groups evicted because the store was full.
@@ -160,7 +152,7 @@ impl StateStore {
     /// Re-inserts exported groups (least recently active first).
     pub fn import(&mut self, groups: Vec<(String, GroupState)>) {
         for (k, v) in groups {
-            self.insert_group(k.into_boxed_str(), v);
+            self.groups.put(k, v);
         }
     }
 }

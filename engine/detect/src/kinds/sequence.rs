@@ -79,13 +79,55 @@ fn observe_unordered(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -
     Some(finding(seq, evidence, steps, Map::new()))
 }
 
+/// Each step's condition on one event, tested at most once however many runs wait at it.
+#[derive(Debug, Default)]
+pub struct StepHits {
+    tested: u64,
+    hit: u64,
+}
+
+impl StepHits {
+    /// Whether step `step` of `seq` matches the event of `subject`.
+    pub fn matches(&mut self, seq: &Sequence, step: usize, subject: &Subject<'_>) -> bool {
+        let Some(bit) = u32::try_from(step).ok().and_then(|s| 1u64.checked_shl(s)) else {
+            return seq.steps[step].condition.matches(subject);
+        };
+        if self.tested & bit == 0 {
+            self.tested |= bit;
+            if seq.steps[step].condition.matches(subject) {
+                self.hit |= bit;
+            }
+        }
+        self.hit & bit != 0
+    }
+}
+
+/// True when the first step's captures of `event` are `vars` (compared in place: a caller
+/// that keeps acting restarts its run on every event, and copying the values each time
+/// would cost more than the rest of the step).
+fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(String, String)]) -> bool {
+    let capture = &seq.steps[0].capture;
+    capture.len() == vars.len()
+        && capture.iter().zip(vars).all(|((var, path), (name, value))| {
+            let mut equal = false;
+            event.visit_field(path, &mut |v| {
+                equal = match v {
+                    nhiwatch_core::FieldValue::Str(s) => s == value,
+                    other => other.to_text() == *value,
+                };
+                true
+            });
+            var == name && equal
+        })
+}
+
 fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vec<(String, String)>> {
     seq.steps[step].capture.iter().map(|(var, path)| event.field_text(path).map(|v| (var.clone(), v))).collect()
 }
 
 /// Advances runs with the event, starts a new one when it matches the first step, and returns
-/// a finding for a completed run.
-pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Option<Finding> {
+/// a finding for a completed run. `hits` holds the step results already known for the event.
+pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &mut StepHits) -> Option<Finding> {
     if !seq.ordered {
         return observe_unordered(seq, st, subject);
     }
@@ -93,12 +135,12 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Opti
     st.runs.retain(|r| event.time - r.started <= seq.within);
     let mut completed = None;
     for (i, run) in st.runs.iter_mut().enumerate() {
-        let step = &seq.steps[run.next];
         // The step's condition first: it reads normalized fields; required values may parse
         // raw ones.
-        if !step.condition.matches(subject) {
+        if !hits.matches(seq, run.next, subject) {
             continue;
         }
+        let step = &seq.steps[run.next];
         let satisfied = step.require.iter().all(|(path, var)| {
             let want = run.vars.iter().find(|(v, _)| v == var).map(|(_, value)| value.as_str());
             want.is_some_and(|w| event.field_text(path).as_deref() == Some(w))
@@ -124,18 +166,16 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -> Opti
     });
     // Other runs completed by the same event are the same finding (one alert cites it).
     st.runs.retain(|r| r.next < seq.steps.len());
-    if seq.steps[0].condition.matches(subject)
-        && let Some(vars) = captures(seq, 0, event)
-    {
+    if hits.matches(seq, 0, subject) {
         // A run that has only taken the first step with the same values is the same run, started
         // again: its window restarts now. Its cited event is renewed only when it is older than
         // half the window, so a caller that keeps acting does not copy every one of its events.
-        if let Some(same) = st.runs.iter_mut().find(|r| r.next == 1 && r.vars == vars) {
+        if let Some(same) = st.runs.iter_mut().find(|r| r.next == 1 && same_first_captures(seq, event, &r.vars)) {
             if event.time - same.started > seq.within / 2 {
                 same.evidence = vec![Evidence::from_event(event)];
             }
             same.started = event.time;
-        } else {
+        } else if let Some(vars) = captures(seq, 0, event) {
             if st.runs.len() >= MAX_RUNS {
                 st.runs.remove(0);
             }
