@@ -149,21 +149,31 @@ impl Default for EngineConfig {
 }
 
 /// An event waiting for the watermark, ordered by (time, event id, arrival).
+///
+/// The event is boxed and the order's leading parts are kept beside it, so the buffer moves
+/// small entries and most comparisons read no event.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    pub(crate) event: Event,
+    time: EventTime,
+    /// The event id's first 16 bytes (zero-padded, big-endian): orders as the id does, up to ties.
+    id_prefix: u128,
     pub(crate) seq: u64,
+    pub(crate) event: Box<Event>,
 }
 
 impl Pending {
-    fn key(&self) -> (EventTime, &str, u64) {
-        (self.event.time, self.event.event_id.as_str(), self.seq)
+    pub(crate) fn new(event: Event, seq: u64) -> Self {
+        let mut prefix = [0u8; 16];
+        let id = event.event_id.as_bytes();
+        let n = id.len().min(16);
+        prefix[..n].copy_from_slice(&id[..n]);
+        Self { time: event.time, id_prefix: u128::from_be_bytes(prefix), seq, event: Box::new(event) }
     }
 }
 
 impl PartialEq for Pending {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.cmp(other) == Ordering::Equal
     }
 }
 impl Eq for Pending {}
@@ -174,7 +184,11 @@ impl PartialOrd for Pending {
 }
 impl Ord for Pending {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
+        self.time
+            .cmp(&other.time)
+            .then(self.id_prefix.cmp(&other.id_prefix))
+            .then_with(|| self.event.event_id.cmp(&other.event.event_id))
+            .then(self.seq.cmp(&other.seq))
     }
 }
 
@@ -295,7 +309,7 @@ impl Engine {
             }
         }
         self.seq += 1;
-        self.pending.push(Reverse(Pending { event, seq: self.seq }));
+        self.pending.push(Reverse(Pending::new(event, self.seq)));
         self.release(&mut alerts);
         alerts
     }
@@ -322,7 +336,7 @@ impl Engine {
             self.watermark = Some(max);
         }
         while let Some(Reverse(p)) = self.pending.pop() {
-            self.evaluate(p.event, &mut alerts);
+            self.evaluate(*p.event, &mut alerts);
         }
         alerts
     }
@@ -341,9 +355,9 @@ impl Engine {
 
     fn release(&mut self, alerts: &mut Vec<Alert>) {
         let Some(wm) = self.watermark else { return };
-        while self.pending.peek().is_some_and(|Reverse(p)| p.event.time <= wm) {
+        while self.pending.peek().is_some_and(|Reverse(p)| p.time <= wm) {
             if let Some(Reverse(p)) = self.pending.pop() {
-                self.evaluate(p.event, alerts);
+                self.evaluate(*p.event, alerts);
             }
         }
     }

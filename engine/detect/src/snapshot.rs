@@ -185,7 +185,7 @@ impl Engine {
             let decoded = decode_record(&p.raw, p.offset.clone())
                 .map_err(|e| SnapshotError::Record { offset: p.offset.to_string(), reason: e.detail })?;
             engine.seq += 1;
-            engine.pending.push(Reverse(Pending { event: decoded.event, seq: engine.seq }));
+            engine.pending.push(Reverse(Pending::new(decoded.event, engine.seq)));
         }
         Ok(engine)
     }
