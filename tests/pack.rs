@@ -92,7 +92,7 @@ fn attack_table_matches_mitre() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let pack = load_pack().unwrap_or_else(|e| panic!("{e}"));
     for rule in pack.rules() {
-        for a in &rule.attack {
+        for a in rule.attack.iter() {
             assert!(techniques.contains_key(&a.technique_id), "{}: {}", rule.id, a.technique_id);
         }
     }

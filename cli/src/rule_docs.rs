@@ -36,7 +36,7 @@ pub fn catalogue(pack: &RulePack) -> String {
             writeln!(out, "**{}** — severity {}, kind `{}`, file `{}`\n", r.title, r.severity, r.kind.name(), r.file);
         let _ = writeln!(out, "{}\n", r.description.trim());
         let _ = writeln!(out, "ATT&CK:\n");
-        for a in &r.attack {
+        for a in r.attack.iter() {
             let _ = writeln!(out, "- {} {} ({})", a.technique_id, a.technique, a.tactics.join(", "));
         }
         if !r.false_positives.is_empty() {

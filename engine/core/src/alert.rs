@@ -168,7 +168,7 @@ pub struct Alert {
     /// Who.
     pub identity: AlertIdentity,
     /// ATT&CK techniques.
-    pub attack: Vec<AttackRef>,
+    pub attack: std::sync::Arc<[AttackRef]>,
     /// One sentence for the analyst.
     pub summary: String,
     /// What made it unusual (rule-specific, keys sorted).

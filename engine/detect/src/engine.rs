@@ -594,7 +594,7 @@ impl Engine {
                 access_key_id: id.access_key_id.clone(),
                 via: id.via.clone(),
             },
-            attack: rule.attack.clone(),
+            attack: std::sync::Arc::clone(&rule.attack),
             summary,
             context,
             evidence,

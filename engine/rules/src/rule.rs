@@ -29,7 +29,7 @@ pub struct Rule {
     /// Severity.
     pub severity: Severity,
     /// Techniques, resolved against the ATT&CK table.
-    pub attack: Vec<AttackRef>,
+    pub attack: std::sync::Arc<[AttackRef]>,
     /// Kind and its settings.
     pub kind: RuleKind,
     /// Fields that split state into groups (stateful kinds; default the identity).
@@ -105,7 +105,7 @@ impl Rule {
                     at(spec.attack.referenced, format!("ATT&CK technique '{t}' is not in the project's ATT&CK table"))
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<std::sync::Arc<[_]>, _>>()?;
         let condition = Condition::compile(&spec.condition)?;
         let kind = RuleKind::compile(&spec)?;
         let group_by = if spec.group_by.is_empty() && kind.is_stateful() {

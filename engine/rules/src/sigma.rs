@@ -176,7 +176,7 @@ fn sigma_rule(
             spec.description.clone().unwrap_or_default().trim()
         ),
         severity: severity(spec.level.as_deref()),
-        attack: attack_refs(&spec.tags, table),
+        attack: attack_refs(&spec.tags, table).into(),
         kind,
         group_by,
         condition,
