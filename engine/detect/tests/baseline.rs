@@ -241,6 +241,24 @@ fn sequence_carries_values_between_steps() {
 }
 
 #[test]
+fn a_full_sequence_group_makes_way_for_new_runs() {
+    // 18 users created: the group holds the 16 newest runs, the two oldest made way.
+    // The newest, u17, takes over the buffers of a run that made way.
+    let mut chain: Vec<String> = (0..18).map(|i| iam(i, i as i64, "CreateUser", &format!("u{i}"))).collect();
+    chain.extend([
+        iam(100, 20, "AttachUserPolicy", "u17"),
+        iam(101, 21, "CreateAccessKey", "u17"),
+        iam(102, 22, "AttachUserPolicy", "u1"),
+        iam(103, 23, "CreateAccessKey", "u1"),
+    ]);
+    let alerts = run_with(rule(BACKDOOR), EngineConfig::default(), &chain).0;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].context["values"]["user"], "u17");
+    let ids: Vec<&str> = alerts[0].evidence.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, ["e17", "e100", "e101"]);
+}
+
+#[test]
 fn dedup_and_configured_suppression_are_counted() {
     let block = "kind: impossible_travel\ndedup: {window: 6h}\n";
     let hops = vec![
