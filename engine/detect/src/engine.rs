@@ -506,11 +506,16 @@ impl Engine {
         match &rule.kind {
             RuleKind::Match => Some(Finding::single(Evidence::from_event(event), Map::new())),
             RuleKind::NewValue(nv) => {
-                let mut parts = Vec::with_capacity(nv.fields.len());
-                for f in &nv.fields {
-                    parts.push(event.field_text(f).filter(|v| !v.is_empty())?);
-                }
-                let value = parts.join(" / ");
+                let value = match nv.fields.as_slice() {
+                    [one] => event.field_text(one).filter(|v| !v.is_empty())?,
+                    fields => {
+                        let mut parts = Vec::with_capacity(fields.len());
+                        for f in fields {
+                            parts.push(event.field_text(f).filter(|v| !v.is_empty())?);
+                        }
+                        parts.join(" / ")
+                    }
+                };
                 let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
                 let st = self
                     .state

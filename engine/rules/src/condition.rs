@@ -283,6 +283,16 @@ impl Predicate {
     /// (`exists: false` and `external: false` hold only if no value contradicts them).
     pub fn matches(&self, subject: &Subject<'_>) -> bool {
         let event = subject.event;
+        // The source address is already parsed: read it instead of its text.
+        if self.field == FieldPath::Builtin(nhiwatch_core::field::Builtin::SourceIp) {
+            match &self.op {
+                Op::Cidr(nets) => return event.origin.ip().is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+                Op::OrgNetwork(inside) => {
+                    return event.origin.ip().is_some_and(|ip| subject.org.owns_address(ip) == *inside);
+                }
+                _ => {}
+            }
+        }
         match &self.op {
             Op::Exists(want) => {
                 let found = event.visit_field(&self.field, &mut |v| !matches!(v, FieldValue::Null));

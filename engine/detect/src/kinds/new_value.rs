@@ -38,7 +38,8 @@ impl ValueSet {
 /// Observes `value` for the group; a finding when it is new and the baseline is mature.
 pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event, may_alert: bool) -> Option<Finding> {
     let now = event.time;
-    st.values.retain(|s| s.last >= now - nv.forget);
+    let since = now - nv.forget;
+    st.values.retain(|s| s.last >= since);
     st.events += 1;
     if let Some(seen) = st.values.iter_mut().find(|s| &*s.value == value) {
         seen.last = seen.last.max(now);

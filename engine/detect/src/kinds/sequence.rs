@@ -132,7 +132,8 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         return observe_unordered(seq, st, subject);
     }
     let event = subject.event;
-    st.runs.retain(|r| event.time - r.started <= seq.within);
+    let since = event.time - seq.within;
+    st.runs.retain(|r| r.started >= since);
     let mut completed = None;
     for (i, run) in st.runs.iter_mut().enumerate() {
         // The step's condition first: it reads normalized fields; required values may parse
