@@ -222,7 +222,9 @@ pub struct Engine {
     pub(crate) stats: EngineStats,
     candidates: Vec<usize>,
     /// Group keys of the event being evaluated, by namespace.
-    key_cache: Vec<(u16, Option<Arc<str>>)>,
+    key_cache: GroupKeys,
+    /// Where a `new_value` rule's value is written for each event.
+    value_scratch: String,
 }
 
 impl Engine {
@@ -268,7 +270,8 @@ impl Engine {
             group_spaces,
             stats,
             candidates: Vec::new(),
-            key_cache: Vec::new(),
+            key_cache: GroupKeys::default(),
+            value_scratch: String::new(),
         }
     }
 
@@ -454,7 +457,7 @@ impl Engine {
             if !is_start && !counts {
                 return None;
             }
-            let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
+            let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
             let now = event.time;
             let fresh = || RuleState::Threshold(Box::default());
             let st = match (is_start, t.after.is_some()) {
@@ -484,7 +487,7 @@ impl Engine {
             // An ordered run starts only at its first step; an unordered one at any step.
             let mut hits = kinds::sequence::StepHits::default();
             let starts = !seq.ordered || hits.matches(seq, 0, &subject);
-            let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
+            let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
             let st = if starts {
                 self.transient.get_or_insert(&group, slot, || RuleState::Sequence(Box::default()))
             } else {
@@ -506,29 +509,22 @@ impl Engine {
         match &rule.kind {
             RuleKind::Match => Some(Finding::single(Evidence::from_event(event), Map::new())),
             RuleKind::NewValue(nv) => {
-                let value = match nv.fields.as_slice() {
-                    [one] => event.field_text(one).filter(|v| !v.is_empty())?,
-                    fields => {
-                        let mut parts = Vec::with_capacity(fields.len());
-                        for f in fields {
-                            parts.push(event.field_text(f).filter(|v| !v.is_empty())?);
-                        }
-                        parts.join(" / ")
-                    }
-                };
-                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
+                if !joined_values(event, &nv.fields, &mut self.value_scratch) {
+                    return None;
+                }
+                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let st = self
                     .state
                     .get_or_insert(&group, slot, || RuleState::NewValue(kinds::new_value::ValueSet::new(now)));
                 let RuleState::NewValue(set) = st else { return None };
                 let before = set.evicted;
                 let may_alert = nv.alert_when.as_ref().is_none_or(|c| c.matches(&subject));
-                let finding = kinds::new_value::observe(nv, set, &value, event, may_alert);
+                let finding = kinds::new_value::observe(nv, set, &self.value_scratch, event, may_alert);
                 self.stats.value_evictions_total += set.evicted - before;
                 finding
             }
             RuleKind::OffHours(oh) => {
-                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
+                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let business = self.config.business_hours;
                 let st = self.state.get_or_insert(&group, slot, || {
                     RuleState::OffHours(Box::new(kinds::off_hours::HourProfile::new(now)))
@@ -537,20 +533,20 @@ impl Engine {
                 kinds::off_hours::observe(oh, p, event, business.as_ref())
             }
             RuleKind::Spike(s) => {
-                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
+                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let st = self.state.get_or_insert(&group, slot, || RuleState::Spike(Box::default()));
                 let RuleState::Spike(p) = st else { return None };
                 kinds::spike::observe(s, p, event)
             }
             RuleKind::ImpossibleTravel(t) => {
                 event.geo.as_ref()?.location?;
-                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
+                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let st = self.state.get_or_insert(&group, slot, || RuleState::Travel(Box::default()));
                 let RuleState::Travel(p) = st else { return None };
                 kinds::travel::observe(t, p, event)
             }
             RuleKind::Dormant(d) => {
-                let group = group_key(&mut self.key_cache, self.group_spaces[index], event, rule)?;
+                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let st = self
                     .state
                     .get_or_insert(&group, slot, || RuleState::Dormant(kinds::dormant::DormantState::new(now)));
@@ -639,24 +635,68 @@ impl Engine {
     }
 }
 
-/// The group key of `rule` for `event`, built once per event and namespace (rules grouped by
-/// the same fields share it) and cached in `cache` until the next event.
-fn group_key(cache: &mut Vec<(u16, Option<Arc<str>>)>, space: u16, event: &Event, rule: &Rule) -> Option<Arc<str>> {
-    if let Some((_, key)) = cache.iter().find(|(s, _)| *s == space) {
-        return key.clone();
-    }
-    let mut key = space.to_string();
-    let mut complete = true;
-    for f in &rule.group_by {
-        key.push('\u{1f}');
-        match event.field_text(f) {
-            Some(v) => key.push_str(&v),
-            None => complete = false,
+/// Writes the first value of each of `fields` into `out`, joined by ` / `; false when one is
+/// absent or empty.
+fn joined_values(event: &Event, fields: &[FieldPath], out: &mut String) -> bool {
+    out.clear();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" / ");
+        }
+        let start = out.len();
+        event.visit_field(f, &mut |v| {
+            match v {
+                nhiwatch_core::FieldValue::Str(s) => out.push_str(s),
+                other => out.push_str(&other.to_text()),
+            }
+            true
+        });
+        if out.len() == start {
+            return false;
         }
     }
-    let key: Option<Arc<str>> = complete.then(|| Arc::from(key));
-    cache.push((space, key.clone()));
-    key
+    true
+}
+
+/// The group keys of one event, built once per namespace (rules grouped by the same fields
+/// share them) and kept until the next event.
+#[derive(Debug, Default)]
+struct GroupKeys {
+    cache: Vec<(u16, Option<Arc<str>>)>,
+    /// Where a key is written before it is shared.
+    scratch: String,
+}
+
+impl GroupKeys {
+    fn clear(&mut self) {
+        self.cache.clear();
+    }
+
+    /// The group key of `rule` (namespace `space`) for `event`; `None` when a grouping field
+    /// is absent.
+    fn key(&mut self, space: u16, event: &Event, rule: &Rule) -> Option<Arc<str>> {
+        if let Some((_, key)) = self.cache.iter().find(|(s, _)| *s == space) {
+            return key.clone();
+        }
+        let key = &mut self.scratch;
+        key.clear();
+        key.push_str(itoa::Buffer::new().format(space));
+        let mut complete = true;
+        for f in &rule.group_by {
+            key.push('\u{1f}');
+            // The first value, as `Event::field_text` gives it.
+            complete &= event.visit_field(f, &mut |v| {
+                match v {
+                    nhiwatch_core::FieldValue::Str(s) => key.push_str(s),
+                    other => key.push_str(&other.to_text()),
+                }
+                true
+            });
+        }
+        let key: Option<Arc<str>> = complete.then(|| Arc::from(key.as_str()));
+        self.cache.push((space, key.clone()));
+        key
+    }
 }
 
 /// The values the rule looked at, for the analyst: `{field: value or [values]}`.
