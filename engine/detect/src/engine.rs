@@ -198,6 +198,9 @@ pub(crate) struct IdentityState {
     pub(crate) signals: Signals,
     /// The last verdict and the event facts it was made from.
     pub(crate) verdict: Option<(u8, bool, Arc<str>)>,
+    /// When each rule de-duplicated by identity alone last alerted on it: (rule index, time).
+    /// Kept with the identity, so the lookup that classifies an event also finds these.
+    pub(crate) dedup: Vec<(u16, EventTime)>,
 }
 
 /// The detection engine.
@@ -215,7 +218,10 @@ pub struct Engine {
     pub(crate) transient: StateStore,
     /// The longest window of the short-lived kinds: their state is dropped once idle this long.
     transient_horizon: Duration,
+    /// Alert times of rules de-duplicated by more than the identity: (rule index, key).
     pub(crate) dedup: BoundedLru<(u16, Box<str>), EventTime>,
+    /// The current event's identity's [`IdentityState::dedup`], taken out for the event.
+    identity_dedup: Vec<(u16, EventTime)>,
     geo_cache: BoundedLru<IpAddr, Option<Arc<GeoInfo>>>,
     /// Group-key namespaces: rules with the same `group_by` share one.
     group_spaces: Vec<u16>,
@@ -266,6 +272,7 @@ impl Engine {
             transient: StateStore::new(max_groups),
             transient_horizon,
             dedup: BoundedLru::new(max_groups),
+            identity_dedup: Vec::new(),
             geo_cache: BoundedLru::new(GEO_CACHE_ENTRIES),
             group_spaces,
             stats,
@@ -382,6 +389,7 @@ impl Engine {
             state.signals.console_login = true;
             state.verdict = None;
         }
+        std::mem::swap(&mut self.identity_dedup, &mut state.dedup);
         let bits = event.identity.signal_bits();
         let (nhi, reason) = match &state.verdict {
             Some((b, nhi, reason)) if *b == bits => (*nhi, Arc::clone(reason)),
@@ -437,6 +445,13 @@ impl Engine {
             }
         }
         self.candidates = candidates;
+        // The identity's de-duplication times go back with it (a no-op when it has none).
+        if !self.identity_dedup.is_empty()
+            && let Some(state) = self.identities.peek_mut(event.identity.key.as_str())
+        {
+            std::mem::swap(&mut self.identity_dedup, &mut state.dedup);
+        }
+        self.identity_dedup.clear();
         if self.stats.events_total.is_multiple_of(1024) {
             self.transient.expire(event.time - self.transient_horizon);
         }
@@ -615,7 +630,22 @@ impl Engine {
             self.stats.count_config_suppressed(&rule.id, &reason);
             return false;
         }
-        if rule.dedup.window > Duration::zero() {
+        if rule.dedup.window > Duration::zero() && rule.dedup.by.is_empty() {
+            let slot = index as u16;
+            let entries = &mut self.identity_dedup;
+            if let Some(last) = entries.iter_mut().find(|(r, _)| *r == slot).map(|(_, t)| t) {
+                if event.time >= *last && event.time - *last < rule.dedup.window {
+                    self.stats.count_suppressed(&rule.id);
+                    return false;
+                }
+                *last = event.time;
+            } else {
+                // Times whose window has passed are dropped as new ones come.
+                let rules = self.pack.rules();
+                entries.retain(|(r, t)| rules.get(usize::from(*r)).is_some_and(|x| event.time - *t < x.dedup.window));
+                entries.push((slot, event.time));
+            }
+        } else if rule.dedup.window > Duration::zero() {
             let mut key = event.identity.key.0.clone();
             for f in &rule.dedup.by {
                 key.push('\u{1f}');

@@ -115,7 +115,18 @@ impl Engine {
             identities: self.identities.iter().rev().map(|(k, s)| (k.to_string(), s.signals.console_login)).collect(),
             groups: self.state.export(),
             transient_groups: self.transient.export(),
-            dedup: self.dedup.iter().rev().map(|((r, k), t)| (*r, k.to_string(), *t)).collect(),
+            dedup: self
+                .dedup
+                .iter()
+                .rev()
+                .map(|((r, k), t)| (*r, k.to_string(), *t))
+                .chain(
+                    self.identities
+                        .iter()
+                        .rev()
+                        .flat_map(|(k, s)| s.dedup.iter().map(move |(r, t)| (*r, k.clone(), *t))),
+                )
+                .collect(),
             pending: pending
                 .into_iter()
                 .map(|p| PendingRecord { raw: p.event.raw.text().to_string(), offset: p.event.offset.clone() })
@@ -175,7 +186,20 @@ impl Engine {
         }
         for (old, key, t) in snapshot.dedup {
             if let Some(Some(new)) = rule_map.get(old as usize) {
-                engine.dedup.put((*new, key.into_boxed_str()), t);
+                let by_identity = engine.pack.rules()[usize::from(*new)].dedup.by.is_empty() && !key.contains('\u{1f}');
+                if by_identity {
+                    // Kept with the identity, without changing the order identities were restored in.
+                    match engine.identities.peek_mut(key.as_str()) {
+                        Some(s) => s.dedup.push((*new, t)),
+                        None => {
+                            let mut s = IdentityState::default();
+                            s.dedup.push((*new, t));
+                            engine.identities.put(key, s);
+                        }
+                    }
+                } else {
+                    engine.dedup.put((*new, key.into_boxed_str()), t);
+                }
             }
         }
         engine.max_time = snapshot.max_time;

@@ -44,6 +44,21 @@ fn rules() -> Vec<(String, String)> {
                 head("lists")
             ),
         ),
+        // De-duplicated by identity (kept with the identity) and by identity and action.
+        (
+            "e.yml".into(),
+            format!(
+                "{}kind: match\ncondition: {{field: action, equals: ListBuckets}}\ndedup: {{window: 2d}}\n",
+                head("bucket-lists")
+            ),
+        ),
+        (
+            "f.yml".into(),
+            format!(
+                "{}kind: match\ncondition: {{field: action, prefix: [List, Delete]}}\ndedup: {{window: 2d, by: [action]}}\n",
+                head("lists-and-deletes")
+            ),
+        ),
     ]
 }
 
@@ -100,7 +115,11 @@ fn a_restored_engine_continues_exactly() {
     whole.extend(one.finish());
     assert!(whole.len() >= 4, "the history has something to find: {}", whole.len());
     let kinds: std::collections::BTreeSet<&str> = whole.iter().map(|a| a.rule_id.as_str()).collect();
-    assert_eq!(kinds.len(), 4, "every kind fires: {kinds:?}");
+    assert_eq!(kinds.len(), 6, "every kind fires: {kinds:?}");
+    let deduplicated = |rule: &str| whole.iter().filter(|a| a.rule_id == rule).count();
+    // 20 days, three identities: an alert every other day at most, not one per call.
+    assert!((3..=33).contains(&deduplicated("bucket-lists")), "{}", deduplicated("bucket-lists"));
+    assert!((6..=66).contains(&deduplicated("lists-and-deletes")), "{}", deduplicated("lists-and-deletes"));
     for split in [1, 77, 250, 421, records.len() - 1] {
         let mut first = Engine::new(pack(&rules()), EngineConfig::default());
         let mut alerts = feed(&mut first, &records[..split], 0);
