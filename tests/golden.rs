@@ -71,7 +71,7 @@ fn clouds_tell_the_same_story_in_every_source() {
     // The stolen workload credential shows up at night from a new country and network, in each
     // cloud: the GCP service account, the Azure service principal, the Kubernetes token.
     for rule in ["nhi-new-country", "nhi-new-asn", "nhi-off-hours"] {
-        let mut who: Vec<&str> = of(rule).iter().map(|a| a.identity.kind.as_str()).collect();
+        let mut who: Vec<&str> = of(rule).iter().map(|a| a.identity.kind).collect();
         who.sort_unstable();
         assert_eq!(who, ["KubernetesServiceAccount", "ServiceAccount", "ServicePrincipal"], "{rule}");
         assert!(of(rule).iter().all(|a| a.time.to_rfc3339().starts_with("2026-03-21T02:47:12")), "{rule}");

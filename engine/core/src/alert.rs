@@ -86,11 +86,11 @@ pub struct AlertIdentity {
     pub id: String,
     /// Principal type.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
     /// Whether it is a non-human identity.
     pub nhi: bool,
-    /// Why it was classified so.
-    pub nhi_reason: String,
+    /// Why it was classified so (shared with the engine's classification).
+    pub nhi_reason: std::sync::Arc<str>,
     /// Owning account.
     pub account: String,
     /// Readable name of the account from `[org.account_names]`, if configured.

@@ -601,9 +601,9 @@ impl Engine {
             detected_at: self.watermark.unwrap_or(event.time).max(event.time - self.config.lateness),
             identity: AlertIdentity {
                 id: id.key.0.clone(),
-                kind: id.kind.as_str().to_string(),
+                kind: id.kind.as_str(),
                 nhi: id.nhi,
-                nhi_reason: id.nhi_reason.to_string(),
+                nhi_reason: Arc::clone(&id.nhi_reason),
                 account: id.account.clone(),
                 account_name: self.config.org.account_name(&id.account).map(str::to_string),
                 name: id.name.clone(),
