@@ -141,6 +141,12 @@ pub struct Identity {
     pub nhi_reason: Arc<str>,
 }
 
+/// The reason of an identity not classified yet (shared: every decoded event starts so).
+fn unclassified() -> Arc<str> {
+    static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::from("")))
+}
+
 impl Identity {
     /// An identity with no classification yet.
     pub fn new(key: IdentityKey, kind: IdentityType, account: String, name: String) -> Self {
@@ -156,7 +162,7 @@ impl Identity {
             runtime: None,
             via: None,
             nhi: false,
-            nhi_reason: Arc::from(""),
+            nhi_reason: unclassified(),
         }
     }
 

@@ -355,7 +355,7 @@ pub(crate) fn origin_of(text: Option<&str>, notes: &mut Vec<Note>) -> Origin {
 
 /// The `exec-env/…` token AWS SDKs add inside managed runtimes (Lambda, ECS, CodeBuild).
 fn runtime_of(user_agent: &str) -> Option<String> {
-    let start = user_agent.find("exec-env/")? + "exec-env/".len();
+    let start = memchr::memmem::find(user_agent.as_bytes(), b"exec-env/")? + "exec-env/".len();
     let token = user_agent[start..].split(|c: char| c.is_whitespace() || c == ')').next()?;
     (!token.is_empty()).then(|| token.to_string())
 }
@@ -447,11 +447,13 @@ fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity
     let issuer_arn = issuer.and_then(|i| i.arn.as_deref()).filter(|a| !a.is_empty());
     let (key, name, session_name) = match kind {
         IdentityType::AssumedRole => {
-            let (role_arn, role_name, session) = role_of_session(arn, &account);
-            let key = issuer_arn.map(str::to_string).or(role_arn).unwrap_or_else(|| fallback_key(u, &account));
-            let name =
-                issuer.and_then(|i| i.user_name.as_deref()).map(str::to_string).or(role_name).unwrap_or_default();
-            (key, name, session)
+            let session = role_of_session(arn, &account);
+            let key = issuer_arn
+                .map(str::to_string)
+                .or_else(|| session.as_ref().map(RoleSession::role_arn))
+                .unwrap_or_else(|| fallback_key(u, &account));
+            let name = issuer.and_then(|i| i.user_name.as_deref()).or(session.as_ref().map(|s| s.role));
+            (key, name.unwrap_or_default().to_string(), session.and_then(|s| s.session).map(str::to_string))
         }
         IdentityType::IAMUser => {
             let name = u.user_name.as_deref().map(str::to_string).unwrap_or_else(|| last_segment(arn).to_string());
@@ -517,17 +519,30 @@ fn last_segment(arn: &str) -> &str {
 }
 
 /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` → (role ARN, role name, session name).
-fn role_of_session(arn: &str, account: &str) -> (Option<String>, Option<String>, Option<String>) {
-    let Some(rest) = arn.split_once(":assumed-role/").map(|(_, r)| r) else {
-        return (None, None, None);
-    };
+fn role_of_session<'a>(arn: &'a str, account: &'a str) -> Option<RoleSession<'a>> {
+    let rest = arn.split_once(":assumed-role/").map(|(_, r)| r)?;
     let (role, session) = match rest.split_once('/') {
-        Some((r, s)) => (r, Some(s.to_string())),
+        Some((r, s)) => (r, Some(s)),
         None => (rest, None),
     };
     let partition = arn.split(':').nth(1).unwrap_or("aws");
-    let acct = arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(account);
-    (Some(format!("arn:{partition}:iam::{acct}:role/{role}")), Some(role.to_string()), session)
+    let account = arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(account);
+    Some(RoleSession { partition, account, role, session })
+}
+
+/// The parts of an assumed-role session ARN (`arn:aws:sts::1:assumed-role/ROLE/SESSION`).
+struct RoleSession<'a> {
+    partition: &'a str,
+    account: &'a str,
+    role: &'a str,
+    session: Option<&'a str>,
+}
+
+impl RoleSession<'_> {
+    /// The ARN of the role the session was issued for (made only when the record lacks it).
+    fn role_arn(&self) -> String {
+        format!("arn:{}:iam::{}:role/{}", self.partition, self.account, self.role)
+    }
 }
 
 #[cfg(test)]
