@@ -127,11 +127,11 @@ pub struct RawRecord {
     index: OnceLock<TopIndex>,
     /// What the decoder saw of the paths rules read most while it parsed the record, so
     /// reading them costs no second scan. Order: [`KNOWN_PATHS`].
-    known: [Kept; KNOWN_PATHS.len()],
+    known: [Seen; KNOWN_PATHS.len()],
 }
 
 /// What a decoder saw at one of the [`KNOWN_PATHS`] of a record.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Seen {
     /// Not recorded (another source, or a string written with escapes): look in the text.
     #[default]
@@ -140,18 +140,24 @@ pub enum Seen {
     NullOrMissing,
     /// A field on the way to it is null or missing: the path reaches nothing.
     Unreachable,
-    /// The JSON value, as written, is this byte range of the record.
-    At(Range<usize>),
+    /// The JSON value, as written, is this byte range of the record (`start`, `end`).
+    At(u32, u32),
 }
 
-/// [`Seen`] as kept in every event (`At` as a compact range).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Kept {
-    #[default]
-    Unrecorded,
-    NullOrMissing,
-    Unreachable,
-    At(u32, u32),
+impl Seen {
+    /// `At` the byte range `r` of the record (unrecorded if it does not fit in 32 bits).
+    pub fn at(r: Range<usize>) -> Self {
+        match (u32::try_from(r.start), u32::try_from(r.end)) {
+            (Ok(a), Ok(b)) if a <= b => Self::At(a, b),
+            _ => Self::Unrecorded,
+        }
+    }
+}
+
+/// The byte range `inner` takes within `outer`, when it is a slice of it.
+pub fn range_within(outer: &str, inner: &str) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).wrapping_sub(outer.as_ptr() as usize);
+    (start <= outer.len() && inner.len() <= outer.len() - start).then_some(start..start + inner.len())
 }
 
 /// Paths whose value ranges decoders record (see [`RawRecord::with_known`]): CloudTrail's raw
@@ -210,43 +216,41 @@ impl RawRecord {
         self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
-    /// Records what the decoder saw at each of [`KNOWN_PATHS`] (`At`: a byte range within the
-    /// record text, of the JSON value as written).
+    /// Records what the decoder saw at each of [`KNOWN_PATHS`] (a range past the record's end
+    /// is left unrecorded).
     pub fn with_known(mut self, known: [Seen; KNOWN_PATHS.len()]) -> Self {
         let len = self.end - self.start;
         for (slot, seen) in self.known.iter_mut().zip(known) {
             *slot = match seen {
-                Seen::Unrecorded => Kept::Unrecorded,
-                Seen::NullOrMissing => Kept::NullOrMissing,
-                Seen::Unreachable => Kept::Unreachable,
-                Seen::At(r) => match (u32::try_from(r.start), u32::try_from(r.end)) {
-                    (Ok(a), Ok(b)) if r.end <= len && a <= b => Kept::At(a, b),
-                    _ => Kept::Unrecorded,
-                },
+                Seen::At(_, b) if b as usize > len => Seen::Unrecorded,
+                other => other,
             };
         }
         self
     }
 
-    /// What the decoder saw at [`KNOWN_PATHS`]`[index]` (`At` as a range of [`RawRecord::text`]).
+    /// What the decoder saw at [`KNOWN_PATHS`]`[index]`.
     pub fn known(&self, index: u8) -> Seen {
-        match self.known.get(usize::from(index)).copied().unwrap_or_default() {
-            Kept::Unrecorded => Seen::Unrecorded,
-            Kept::NullOrMissing => Seen::NullOrMissing,
-            Kept::Unreachable => Seen::Unreachable,
-            Kept::At(a, b) => Seen::At(a as usize..b as usize),
+        self.known.get(usize::from(index)).copied().unwrap_or_default()
+    }
+
+    /// The recorded JSON text of [`KNOWN_PATHS`]`[index]`, when the decoder saw it.
+    pub fn known_text(&self, index: u8) -> Option<&str> {
+        match self.known(index) {
+            Seen::At(a, b) => self.text().get(a as usize..b as usize),
+            _ => None,
         }
     }
 
     /// The JSON text of one top-level field (`requestParameters`), without parsing the rest of
     /// the record. Keys written with escapes are not found this way.
     pub fn top_level(&self, key: &str) -> Option<&str> {
-        let text = self.text();
         if let Some(i) = KNOWN_PATHS.iter().position(|k| *k == key)
-            && let Seen::At(r) = self.known(i as u8)
+            && let Some(known) = self.known_text(i as u8)
         {
-            return text.get(r);
+            return Some(known);
         }
+        let text = self.text();
         let index = self.index.get_or_init(|| index_top_level(text));
         index.entries.iter().find(|(k, _)| text.get(k.clone()) == Some(key)).and_then(|(_, v)| text.get(v.clone()))
     }
@@ -270,9 +274,7 @@ struct TopIndex {
 fn index_top_level(text: &str) -> TopIndex {
     use serde::de::{Deserializer as _, MapAccess, Visitor};
     struct Index<'t> {
-        base: usize,
-        len: usize,
-        _text: std::marker::PhantomData<&'t str>,
+        text: &'t str,
     }
     impl<'de> Visitor<'de> for Index<'de> {
         type Value = TopIndex;
@@ -281,10 +283,7 @@ fn index_top_level(text: &str) -> TopIndex {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut out = TopIndex { entries: Vec::new(), complete: true };
-            let range = |s: &str| {
-                let start = (s.as_ptr() as usize).wrapping_sub(self.base);
-                (start <= self.len && start + s.len() <= self.len).then_some(start..start + s.len())
-            };
+            let range = |s: &str| range_within(self.text, s);
             while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                 let value = map.next_value::<&'de serde_json::value::RawValue>()?;
                 match (key.and_then(range), range(value.get())) {
@@ -316,8 +315,7 @@ fn index_top_level(text: &str) -> TopIndex {
         }
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    de.deserialize_map(Index { base: text.as_ptr() as usize, len: text.len(), _text: std::marker::PhantomData })
-        .unwrap_or_default()
+    de.deserialize_map(Index { text }).unwrap_or_default()
 }
 
 impl Clone for RawRecord {

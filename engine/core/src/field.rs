@@ -242,7 +242,7 @@ impl Event {
                 if let Some((index, used)) = path.known {
                     let rest = &path.segments[usize::from(used)..];
                     match self.raw.known(index) {
-                        Seen::At(r) => return visit_text(self.raw.text().get(r).unwrap_or_default(), rest, visit),
+                        Seen::At(..) => return visit_text(self.raw.known_text(index).unwrap_or_default(), rest, visit),
                         Seen::Unreachable => return false,
                         Seen::NullOrMissing if !rest.is_empty() => return false,
                         // Null and missing differ at the value itself: look in the text.
@@ -261,12 +261,33 @@ impl Event {
 
     /// The first value at `path` as text, if any.
     pub fn field_text(&self, path: &FieldPath) -> Option<String> {
-        let mut out = None;
+        let mut out = String::new();
+        self.write_field_text(path, &mut out).then_some(out)
+    }
+
+    /// Appends the first value at `path`, as text, to `out` (no copy of its own); false when
+    /// the path reaches nothing.
+    pub fn write_field_text(&self, path: &FieldPath, out: &mut String) -> bool {
         self.visit_field(path, &mut |v| {
-            out = Some(v.to_text());
+            match v {
+                FieldValue::Str(s) => out.push_str(s),
+                other => out.push_str(&other.to_text()),
+            }
+            true
+        })
+    }
+
+    /// True when the first value at `path`, as text, is `want` (compared in place).
+    pub fn field_text_is(&self, path: &FieldPath, want: &str) -> bool {
+        let mut equal = false;
+        self.visit_field(path, &mut |v| {
+            equal = match v {
+                FieldValue::Str(s) => s == want,
+                other => other.to_text() == want,
+            };
             true
         });
-        out
+        equal
     }
 
     fn visit_builtin(&self, b: Builtin, visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {

@@ -6,7 +6,7 @@
 
 use crate::bad::{BadReason, Note};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use nhiwatch_core::event::{RawRecord, Seen};
+use nhiwatch_core::event::{KNOWN_PATHS, RawRecord, Seen, range_within};
 use nhiwatch_core::ip::parse_ip_lenient;
 use nhiwatch_core::{Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset};
 use serde::Deserialize;
@@ -197,12 +197,10 @@ pub fn decode_record_within(text: &str, buf: &Arc<String>, offset: SourceOffset)
 
 /// The raw record for `text`: a range of `buf` when `text` lies inside it, else a copy.
 pub(crate) fn raw_record(text: &str, buf: Option<&Arc<String>>) -> RawRecord {
-    if let Some(b) = buf {
-        let base = b.as_ptr() as usize;
-        let start = (text.as_ptr() as usize).wrapping_sub(base);
-        if start <= b.len() && start + text.len() <= b.len() {
-            return RawRecord::shared(b, start, start + text.len());
-        }
+    if let Some(b) = buf
+        && let Some(r) = range_within(b, text)
+    {
+        return RawRecord::shared(b, r.start, r.end);
     }
     RawRecord::new(text)
 }
@@ -282,25 +280,19 @@ fn decode_at_depth(
     })
 }
 
-/// What the decoder saw at each of [`KNOWN_PATHS`](nhiwatch_core::event::KNOWN_PATHS) in
+/// What the decoder saw at each of [`KNOWN_PATHS`] in
 /// `text`, so rules reading them need no second scan. Strings written with escapes are left
 /// unrecorded (they are not slices of the text).
-fn known_paths<'a>(text: &str, record: &Record<'a>) -> [Seen; 13] {
-    let base = text.as_ptr() as usize;
-    let within = |s: &str| {
-        let start = (s.as_ptr() as usize).wrapping_sub(base);
-        match (start <= text.len() && start + s.len() <= text.len()).then_some(start..start + s.len()) {
-            Some(r) => Seen::At(r),
-            None => Seen::Unrecorded,
-        }
+fn known_paths<'a>(text: &str, record: &Record<'a>) -> [Seen; KNOWN_PATHS.len()] {
+    let raw = |v: Option<&RawValue>| {
+        v.map_or(Seen::NullOrMissing, |v| range_within(text, v.get()).map_or(Seen::Unrecorded, Seen::at))
     };
-    let raw = |v: Option<&RawValue>| v.map_or(Seen::NullOrMissing, |v| within(v.get()));
     // A borrowed string's range, widened to take in its quotes.
     let string = |t: &Text<'_>| match t.as_ref().map(|s| &s.0) {
         None => Seen::NullOrMissing,
-        Some(Cow::Borrowed(s)) => match within(s) {
-            Seen::At(r) if r.start > 0 && text.get(r.start - 1..r.end + 1).is_some_and(|q| q.ends_with('"')) => {
-                Seen::At(r.start - 1..r.end + 1)
+        Some(Cow::Borrowed(s)) => match range_within(text, s) {
+            Some(r) if r.start > 0 && text.get(r.start - 1..r.end + 1).is_some_and(|q| q.ends_with('"')) => {
+                Seen::at(r.start - 1..r.end + 1)
             }
             _ => Seen::Unrecorded,
         },

@@ -26,11 +26,20 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
 
     /// Inserts or replaces `key`, evicting the least recently used entry when full.
     pub fn put(&mut self, key: K, value: V) {
-        if !self.map.contains(&key) && self.map.len() >= self.cap {
+        self.make_room_for(&key);
+        self.map.put(key, value);
+    }
+
+    /// Evicts the least recently used entry when full and `key` is not held.
+    fn make_room_for<Q>(&mut self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.map.len() >= self.cap && !self.map.contains(key) {
             self.map.pop_lru();
             self.evictions_total += 1;
         }
-        self.map.put(key, value);
     }
 
     /// The entry, marked as recently used; made by `fresh` (evicting the least recently used
@@ -40,10 +49,7 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized + ToOwned<Owned = K>,
     {
-        if self.map.len() >= self.cap && !self.map.contains(key) {
-            self.map.pop_lru();
-            self.evictions_total += 1;
-        }
+        self.make_room_for(key);
         self.map.get_or_insert_mut_ref(key, fresh)
     }
 

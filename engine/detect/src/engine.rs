@@ -630,11 +630,15 @@ impl Engine {
             self.stats.count_config_suppressed(&rule.id, &reason);
             return false;
         }
-        if rule.dedup.window > Duration::zero() && rule.dedup.by.is_empty() {
+        if rule.dedup.window <= Duration::zero() {
+            return true;
+        }
+        let repeats = |last: EventTime| event.time >= last && event.time - last < rule.dedup.window;
+        if rule.dedup.by.is_empty() {
             let slot = index as u16;
             let entries = &mut self.identity_dedup;
             if let Some(last) = entries.iter_mut().find(|(r, _)| *r == slot).map(|(_, t)| t) {
-                if event.time >= *last && event.time - *last < rule.dedup.window {
+                if repeats(*last) {
                     self.stats.count_suppressed(&rule.id);
                     return false;
                 }
@@ -645,17 +649,14 @@ impl Engine {
                 entries.retain(|(r, t)| rules.get(usize::from(*r)).is_some_and(|x| event.time - *t < x.dedup.window));
                 entries.push((slot, event.time));
             }
-        } else if rule.dedup.window > Duration::zero() {
+        } else {
             let mut key = event.identity.key.0.clone();
             for f in &rule.dedup.by {
                 key.push('\u{1f}');
-                key.push_str(&event.field_text(f).unwrap_or_default());
+                event.write_field_text(f, &mut key);
             }
             let slot = (index as u16, key.into_boxed_str());
-            if let Some(last) = self.dedup.get(&slot)
-                && event.time >= *last
-                && event.time - *last < rule.dedup.window
-            {
+            if self.dedup.get(&slot).is_some_and(|last| repeats(*last)) {
                 self.stats.count_suppressed(&rule.id);
                 return false;
             }
@@ -674,13 +675,7 @@ fn joined_values(event: &Event, fields: &[FieldPath], out: &mut String) -> bool 
             out.push_str(" / ");
         }
         let start = out.len();
-        event.visit_field(f, &mut |v| {
-            match v {
-                nhiwatch_core::FieldValue::Str(s) => out.push_str(s),
-                other => out.push_str(&other.to_text()),
-            }
-            true
-        });
+        event.write_field_text(f, out);
         if out.len() == start {
             return false;
         }
@@ -714,14 +709,7 @@ impl GroupKeys {
         let mut complete = true;
         for f in &rule.group_by {
             key.push('\u{1f}');
-            // The first value, as `Event::field_text` gives it.
-            complete &= event.visit_field(f, &mut |v| {
-                match v {
-                    nhiwatch_core::FieldValue::Str(s) => key.push_str(s),
-                    other => key.push_str(&other.to_text()),
-                }
-                true
-            });
+            complete &= event.write_field_text(f, key);
         }
         let key: Option<Arc<str>> = complete.then(|| Arc::from(key.as_str()));
         self.cache.push((space, key.clone()));

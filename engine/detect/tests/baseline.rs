@@ -220,6 +220,10 @@ fn iam(id: usize, minutes: i64, action: &str, user: &str) -> String {
     )
 }
 
+fn evidence_ids(alert: &Alert) -> Vec<&str> {
+    alert.evidence.iter().map(|e| e.event_id.as_str()).collect()
+}
+
 #[test]
 fn sequence_carries_values_between_steps() {
     let chain = vec![
@@ -232,8 +236,7 @@ fn sequence_carries_values_between_steps() {
     let alerts = run_with(rule(BACKDOOR), EngineConfig::default(), &chain).0;
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].context["values"]["user"], "backup-admin");
-    let ids: Vec<&str> = alerts[0].evidence.iter().map(|e| e.event_id.as_str()).collect();
-    assert_eq!(ids, ["e1", "e3", "e5"]);
+    assert_eq!(evidence_ids(&alerts[0]), ["e1", "e3", "e5"]);
     // Too slow: the key comes after the window.
     let slow =
         vec![iam(1, 0, "CreateUser", "u"), iam(2, 5, "AttachUserPolicy", "u"), iam(3, 90, "CreateAccessKey", "u")];
@@ -254,8 +257,7 @@ fn a_full_sequence_group_makes_way_for_new_runs() {
     let alerts = run_with(rule(BACKDOOR), EngineConfig::default(), &chain).0;
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].context["values"]["user"], "u17");
-    let ids: Vec<&str> = alerts[0].evidence.iter().map(|e| e.event_id.as_str()).collect();
-    assert_eq!(ids, ["e17", "e100", "e101"]);
+    assert_eq!(evidence_ids(&alerts[0]), ["e17", "e100", "e101"]);
 }
 
 #[test]

@@ -108,17 +108,7 @@ impl StepHits {
 fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(String, String)]) -> bool {
     let capture = &seq.steps[0].capture;
     capture.len() == vars.len()
-        && capture.iter().zip(vars).all(|((var, path), (name, value))| {
-            let mut equal = false;
-            event.visit_field(path, &mut |v| {
-                equal = match v {
-                    nhiwatch_core::FieldValue::Str(s) => s == value,
-                    other => other.to_text() == *value,
-                };
-                true
-            });
-            var == name && equal
-        })
+        && capture.iter().zip(vars).all(|((var, path), (name, value))| var == name && event.field_text_is(path, value))
 }
 
 fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vec<(String, String)>> {
@@ -144,7 +134,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         let step = &seq.steps[run.next];
         let satisfied = step.require.iter().all(|(path, var)| {
             let want = run.vars.iter().find(|(v, _)| v == var).map(|(_, value)| value.as_str());
-            want.is_some_and(|w| event.field_text(path).as_deref() == Some(w))
+            want.is_some_and(|w| event.field_text_is(path, w))
         });
         if !satisfied {
             continue;
