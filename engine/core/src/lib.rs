@@ -23,7 +23,7 @@ pub mod identity;
 pub mod ip;
 pub mod time;
 
-pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Evidence};
+pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Cited, Evidence};
 pub use event::{Event, Origin, Outcome, SourceKind, SourceOffset};
 pub use field::{Builtin, FieldPath, FieldValue, RawPath, Segment};
 pub use identity::{Identity, IdentityKey, IdentityType};

@@ -122,6 +122,32 @@ fn new_values_while_learning_do_not_alert_and_old_values_are_forgotten() {
 }
 
 #[test]
+fn a_restored_value_baseline_remembers_and_forgets_as_before() {
+    // US seen before the history, forgotten by day 45; DE known throughout; AU new.
+    let mut records = office_history(45);
+    records.insert(0, call(8000, t0() - Duration::hours(1), "2.0.0.1", "GetObject", ""));
+    let end = t0() + Duration::days(45);
+    records.push(call(8001, end, "2.0.0.1", "GetObject", ""));
+    records.push(call(8002, end + Duration::hours(1), "1.0.0.7", "GetObject", ""));
+    records.push(call(8003, end + Duration::hours(2), "3.0.0.9", "GetObject", ""));
+    let ids = |alerts: &[Alert]| alerts.iter().map(|a| a.id.0.clone()).collect::<Vec<_>>();
+    let whole = run_with(rule(NEW_COUNTRY), geo_config(), &records).0;
+    assert_eq!(whole.len(), 2, "the forgotten US and the new AU: {whole:#?}");
+    for split in [1, records.len() / 2, records.len() - 3] {
+        let (mut alerts, first) = run_with(rule(NEW_COUNTRY), geo_config(), &records[..split]);
+        let json = serde_json::to_string(&first.snapshot()).expect("serialize");
+        let snapshot = serde_json::from_str(&json).expect("deserialize");
+        let mut second = Engine::restore(rule(NEW_COUNTRY), geo_config(), snapshot).expect("restore");
+        for (i, r) in records[split..].iter().enumerate() {
+            let offset = SourceOffset { file: Arc::from("t"), line: None, record: (split + i) as u64 };
+            alerts.extend(second.process(decode_record(r, offset).expect("decodes").event));
+        }
+        alerts.extend(second.finish());
+        assert_eq!(ids(&alerts), ids(&whole), "restored after {split} records");
+    }
+}
+
+#[test]
 fn off_hours_use_of_an_identity_alerts_with_its_usual_hours() {
     let block = "kind: off_hours\noff_hours: {threshold: 0.1, learning: 14d, min_events: 50}\n";
     let mut records = office_history(21);

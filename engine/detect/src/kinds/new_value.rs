@@ -14,6 +14,10 @@ const BASELINE_VALUES_SHOWN: usize = 10;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Seen {
     value: Box<str>,
+    /// [`value_hash`] of the value, compared first so a lookup reads few values (0: not known
+    /// yet, as after a snapshot is restored).
+    #[serde(skip)]
+    hash: u64,
     first: EventTime,
     last: EventTime,
 }
@@ -26,23 +30,42 @@ pub struct ValueSet {
     values: Vec<Seen>,
     /// Values dropped because the group had `max_values` already.
     pub evicted: u64,
+    /// No value was last seen before this: until `forget` reaches it, nothing is forgotten
+    /// and the values need no sweep. Not written to snapshots: a restored set sweeps once.
+    #[serde(skip, default = "no_bound")]
+    oldest_last: EventTime,
+}
+
+fn no_bound() -> EventTime {
+    EventTime::MIN_UTC
 }
 
 impl ValueSet {
     /// An empty baseline starting at `now`.
     pub fn new(now: EventTime) -> Self {
-        Self { created: now, events: 0, values: Vec::new(), evicted: 0 }
+        Self { created: now, events: 0, values: Vec::new(), evicted: 0, oldest_last: now }
     }
+}
+
+/// A fixed hash of a value (never 0, which marks a hash not computed yet).
+fn value_hash(value: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0).hash_one(value).max(1)
 }
 
 /// Observes `value` for the group; a finding when it is new and the baseline is mature.
 pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event, may_alert: bool) -> Option<Finding> {
     let now = event.time;
     let since = now - nv.forget;
-    st.values.retain(|s| s.last >= since);
+    if st.oldest_last < since {
+        st.values.retain(|s| s.last >= since);
+        st.oldest_last = st.values.iter().map(|s| s.last).min().unwrap_or(now);
+    }
     st.events += 1;
-    if let Some(seen) = st.values.iter_mut().find(|s| &*s.value == value) {
+    let hash = value_hash(value);
+    if let Some(seen) = st.values.iter_mut().find(|s| (s.hash == hash || s.hash == 0) && &*s.value == value) {
         seen.last = seen.last.max(now);
+        seen.hash = hash;
         return None;
     }
     let learned = may_alert && now - st.created >= nv.learning && st.events > nv.min_events;
@@ -76,6 +99,7 @@ pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event, may
         st.values.swap_remove(oldest);
         st.evicted += 1;
     }
-    st.values.push(Seen { value: value.into(), first: now, last: now });
+    st.values.push(Seen { value: value.into(), hash, first: now, last: now });
+    st.oldest_last = st.oldest_last.min(now);
     finding
 }

@@ -37,11 +37,11 @@ impl HourProfile {
     }
 
     fn decay(&mut self, now: EventTime, half_life: chrono::Duration) {
-        let elapsed = now - self.decayed_at;
-        if elapsed < chrono::Duration::days(1) {
+        let elapsed = nhiwatch_core::time::whole_seconds_between(now, self.decayed_at);
+        if elapsed < 86_400 {
             return;
         }
-        let factor = 0.5f64.powf(elapsed.num_seconds() as f64 / half_life.num_seconds().max(1) as f64) as f32;
+        let factor = 0.5f64.powf(elapsed as f64 / half_life.num_seconds().max(1) as f64) as f32;
         self.days.iter_mut().chain(self.hours.iter_mut()).for_each(|v| *v *= factor);
         self.total = self.days.iter().sum();
         self.decayed_at = now;
@@ -128,13 +128,13 @@ pub fn observe(
     let now = event.time;
     st.decay(now, oh.forget);
     let (day, hour) = (now.weekday().num_days_from_monday() as usize, now.hour() as usize);
-    let when = format!("{} {hour:02}:00 UTC", DAYS[day]);
-    let learned = now - st.created >= oh.learning && st.events >= oh.min_events;
+    let when = || format!("{} {hour:02}:00 UTC", DAYS[day]);
+    let learned = st.events >= oh.min_events && now - st.created >= oh.learning;
     let finding = if learned {
         let (day_activity, hour_activity) = (st.day_activity(day), st.hour_activity(hour));
         (day_activity.min(hour_activity) < oh.threshold).then(|| {
             let mut context = Map::new();
-            context.insert("hour".into(), Value::from(when.clone()));
+            context.insert("hour".into(), Value::from(when()));
             let round = |x: f64| (x * 1000.0).round() / 1000.0;
             context.insert(
                 "baseline".into(),
@@ -153,7 +153,7 @@ pub fn observe(
     } else {
         business.filter(|b| !b.contains(now)).map(|b| {
             let mut context = Map::new();
-            context.insert("hour".into(), Value::from(when.clone()));
+            context.insert("hour".into(), Value::from(when()));
             context.insert(
                 "baseline".into(),
                 json!({

@@ -3,7 +3,7 @@
 use super::Finding;
 use crate::engine::MAX_EVIDENCE;
 use nhiwatch_core::alert::Evidence;
-use nhiwatch_core::{Event, EventTime};
+use nhiwatch_core::{Cited, Event, EventTime};
 use nhiwatch_rules::{Sequence, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -16,7 +16,7 @@ struct Run {
     started: EventTime,
     next: usize,
     vars: Vec<(String, String)>,
-    evidence: Vec<Evidence>,
+    evidence: Vec<Cited>,
 }
 
 /// Sequences in progress for one group.
@@ -25,7 +25,7 @@ pub struct Partials {
     runs: Vec<Run>,
     /// Unordered sequences: the latest event of each step, while within the window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    latest: Vec<Option<Evidence>>,
+    latest: Vec<Option<Cited>>,
 }
 
 impl Partials {
@@ -44,8 +44,8 @@ fn finding(seq: &Sequence, evidence: Vec<Evidence>, steps: Vec<Value>, vars: Map
     Finding { count: evidence.len() as u64, evidence, context, trigger_ids: ids }
 }
 
-fn step_json(name: &str, e: &Evidence) -> Value {
-    json!({"step": name, "action": e.action, "event_id": e.event_id, "time": super::time_text(e.time)})
+fn step_json(name: &str, e: &Cited) -> Value {
+    json!({"step": name, "action": e.action(), "event_id": e.event_id(), "time": super::time_text(e.time())})
 }
 
 /// Steps in any order (Sigma `temporal`): fires when every step has an event within the
@@ -58,24 +58,25 @@ fn observe_unordered(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -
     let mut matched = false;
     for (slot, step) in st.latest.iter_mut().zip(&seq.steps) {
         if step.condition.matches(subject) {
-            *slot = Some(Evidence::from_event(event));
+            *slot = Some(Cited::from_event(event));
             matched = true;
         }
     }
     for slot in &mut st.latest {
-        if slot.as_ref().is_some_and(|e| event.time - e.time > seq.within) {
+        if slot.as_ref().is_some_and(|e| event.time - e.time() > seq.within) {
             *slot = None;
         }
     }
     if !matched || st.latest.iter().any(Option::is_none) {
         return None;
     }
-    let latest: Vec<(String, Evidence)> =
+    let latest: Vec<(String, Cited)> =
         seq.steps.iter().zip(std::mem::take(&mut st.latest)).filter_map(|(s, e)| Some((s.name.clone(), e?))).collect();
     let steps = latest.iter().map(|(name, e)| step_json(name, e)).collect();
-    let mut evidence: Vec<Evidence> = latest.into_iter().map(|(_, e)| e).collect();
-    evidence.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
-    evidence.dedup_by(|a, b| a.event_id == b.event_id);
+    let mut cited: Vec<Cited> = latest.into_iter().map(|(_, e)| e).collect();
+    cited.sort_by(|a, b| (a.time(), a.event_id()).cmp(&(b.time(), b.event_id())));
+    cited.dedup_by(|a, b| a.event_id() == b.event_id());
+    let evidence = cited.iter().map(Cited::to_evidence).collect();
     Some(finding(seq, evidence, steps, Map::new()))
 }
 
@@ -142,7 +143,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         let Some(captured) = captures(seq, run.next, event) else { continue };
         run.vars.extend(captured);
         if run.evidence.len() < MAX_EVIDENCE {
-            run.evidence.push(Evidence::from_event(event));
+            run.evidence.push(Cited::from_event(event));
         }
         run.next += 1;
         if run.next == seq.steps.len() && completed.is_none() {
@@ -153,7 +154,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         let run = st.runs.remove(i);
         let steps: Vec<Value> = seq.steps.iter().zip(&run.evidence).map(|(s, e)| step_json(&s.name, e)).collect();
         let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
-        finding(seq, run.evidence, steps, vars)
+        finding(seq, run.evidence.iter().map(Cited::to_evidence).collect(), steps, vars)
     });
     // Other runs completed by the same event are the same finding (one alert cites it).
     st.runs.retain(|r| r.next < seq.steps.len());
@@ -163,14 +164,14 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         // half the window, so a caller that keeps acting does not copy every one of its events.
         if let Some(same) = st.runs.iter_mut().find(|r| r.next == 1 && same_first_captures(seq, event, &r.vars)) {
             if event.time - same.started > seq.within / 2 {
-                same.evidence = vec![Evidence::from_event(event)];
+                same.evidence = vec![Cited::from_event(event)];
             }
             same.started = event.time;
         } else if let Some(vars) = captures(seq, 0, event) {
             if st.runs.len() >= MAX_RUNS {
                 st.runs.remove(0);
             }
-            st.runs.push(Run { started: event.time, next: 1, vars, evidence: vec![Evidence::from_event(event)] });
+            st.runs.push(Run { started: event.time, next: 1, vars, evidence: vec![Cited::from_event(event)] });
         }
     }
     finding

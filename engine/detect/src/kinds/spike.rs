@@ -6,8 +6,7 @@
 
 use super::{Finding, time_text};
 use crate::engine::MAX_EVIDENCE;
-use nhiwatch_core::alert::Evidence;
-use nhiwatch_core::{Event, FieldValue};
+use nhiwatch_core::{Cited, Event, FieldValue};
 use nhiwatch_rules::Spike;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -21,7 +20,7 @@ pub struct SpikeState {
     current: f64,
     events: u64,
     alerted: bool,
-    evidence: Vec<Evidence>,
+    evidence: Vec<Cited>,
     active_buckets: u64,
     histogram: Vec<u16>,
 }
@@ -118,7 +117,7 @@ pub fn observe(s: &Spike, st: &mut SpikeState, event: &Event) -> Option<Finding>
     // Evidence is kept only once the bucket is above the usual level: an ordinary hour, the
     // state of almost every identity, holds no copies of events.
     if st.current > usual && st.evidence.len() < MAX_EVIDENCE {
-        st.evidence.push(Evidence::from_event(event));
+        st.evidence.push(Cited::from_event(event));
     }
     let limit = (usual * s.factor).max(s.floor);
     if st.current <= limit {
@@ -144,9 +143,9 @@ pub fn observe(s: &Spike, st: &mut SpikeState, event: &Event) -> Option<Finding>
             "floor": s.floor,
         }),
     );
-    let first = st.evidence.first().map(|e| e.event_id.clone()).unwrap_or_default();
+    let first = st.evidence.first().map(|e| e.event_id().to_string()).unwrap_or_default();
     Some(Finding {
-        evidence: st.evidence.clone(),
+        evidence: st.evidence.iter().map(Cited::to_evidence).collect(),
         count: st.events,
         context,
         trigger_ids: vec![time_text(bucket_start), first],

@@ -2,7 +2,7 @@
 
 use super::Finding;
 use crate::engine::MAX_EVIDENCE;
-use nhiwatch_core::alert::Evidence;
+use nhiwatch_core::Cited;
 use nhiwatch_core::{Event, EventTime};
 use nhiwatch_rules::Threshold;
 use serde::{Deserialize, Serialize};
@@ -13,11 +13,11 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WindowState {
     /// Counted events: (time, distinct value or empty, evidence).
-    events: VecDeque<(EventTime, String, Evidence)>,
+    events: VecDeque<(EventTime, String, Cited)>,
     /// Counting is allowed until this time (rules with `after`).
     armed_until: Option<EventTime>,
     /// The start event.
-    start: Option<Evidence>,
+    start: Option<Cited>,
 }
 
 impl WindowState {
@@ -32,7 +32,7 @@ impl WindowState {
 /// A start event (`after`) opens counting for the window.
 pub fn arm(t: &Threshold, st: &mut WindowState, event: &Event) {
     st.armed_until = Some(event.time + t.window);
-    st.start = Some(Evidence::from_event(event));
+    st.start = Some(Cited::from_event(event));
     st.events.clear();
 }
 
@@ -53,7 +53,7 @@ pub fn observe(t: &Threshold, st: &mut WindowState, event: &Event) -> Option<Fin
         // One entry per value (its latest event) keeps the window as small as the count.
         st.events.retain(|(_, v, _)| *v != value);
     }
-    st.events.push_back((event.time, value, Evidence::from_event(event)));
+    st.events.push_back((event.time, value, Cited::from_event(event)));
     let distinct_values = || {
         let mut values: Vec<&str> = st.events.iter().map(|(_, v, _)| v.as_str()).collect();
         values.sort_unstable();
@@ -79,16 +79,16 @@ pub fn observe(t: &Threshold, st: &mut WindowState, event: &Event) -> Option<Fin
     if t.after.is_some() {
         st.armed_until = None;
         if let Some(s) = st.start.take() {
-            context.insert("after".into(), Value::from(format!("{} at {}", s.action, super::time_text(s.time))));
-            finding.trigger_ids.push(s.event_id.clone());
-            finding.evidence.push(s);
+            context.insert("after".into(), Value::from(format!("{} at {}", s.action(), super::time_text(s.time()))));
+            finding.trigger_ids.push(s.event_id().to_string());
+            finding.evidence.push(s.to_evidence());
         }
     }
     finding.count = st.events.len() as u64;
     for (_, _, ev) in st.events.drain(..) {
-        finding.trigger_ids.push(ev.event_id.clone());
+        finding.trigger_ids.push(ev.event_id().to_string());
         if finding.evidence.len() < MAX_EVIDENCE {
-            finding.evidence.push(ev);
+            finding.evidence.push(ev.to_evidence());
         }
     }
     finding.context = context;

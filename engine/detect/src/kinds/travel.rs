@@ -3,7 +3,7 @@
 use super::{Finding, time_text};
 use nhiwatch_core::alert::Evidence;
 use nhiwatch_core::geo::distance_km;
-use nhiwatch_core::{Event, EventTime};
+use nhiwatch_core::{Cited, Event, EventTime};
 use nhiwatch_rules::ImpossibleTravel;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
@@ -20,7 +20,7 @@ struct Fix {
     location: (f64, f64),
     place: String,
     ip: String,
-    evidence: Evidence,
+    evidence: Cited,
 }
 
 fn place(event: &Event) -> String {
@@ -42,7 +42,7 @@ pub fn observe(t: &ImpossibleTravel, st: &mut LastFix, event: &Event) -> Option<
         location,
         place: place(event),
         ip: event.origin.to_string(),
-        evidence: Evidence::from_event(event),
+        evidence: Cited::from_event(event),
     };
     let previous = st.fix.replace(here);
     let previous = previous?;
@@ -64,9 +64,9 @@ pub fn observe(t: &ImpossibleTravel, st: &mut LastFix, event: &Event) -> Option<
             "max_speed_kmh": t.max_speed_kmh,
         }),
     );
-    let ids = vec![previous.evidence.event_id.clone(), event.event_id.clone()];
+    let ids = vec![previous.evidence.event_id().to_string(), event.event_id.clone()];
     Some(Finding {
-        evidence: vec![previous.evidence, Evidence::from_event(event)],
+        evidence: vec![previous.evidence.to_evidence(), Evidence::from_event(event)],
         count: 2,
         context,
         trigger_ids: ids,
