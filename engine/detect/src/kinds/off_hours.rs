@@ -37,6 +37,10 @@ impl HourProfile {
     }
 
     fn decay(&mut self, now: EventTime, half_life: chrono::Duration) {
+        // Most events of a group fall on the day of its last decay: less than a day apart.
+        if now.date_naive() == self.decayed_at.date_naive() {
+            return;
+        }
         let elapsed = nhiwatch_core::time::whole_seconds_between(now, self.decayed_at);
         if elapsed < 86_400 {
             return;
