@@ -69,7 +69,7 @@ fn every_malformed_case_is_reported_and_the_good_records_still_alert() {
     let (report, diagnostics) = replay_dir(d);
 
     let alerted: Vec<String> =
-        report.alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.event_id.clone())).collect();
+        report.alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.event_id().to_string())).collect();
     for id in ["gz000", "gz001", "before", "padded", "after"] {
         assert!(alerted.contains(&id.to_string()), "record {id} must still alert; alerted: {alerted:?}");
     }
@@ -99,8 +99,8 @@ fn every_malformed_case_is_reported_and_the_good_records_still_alert() {
         assert!(diagnostics.contains(needle), "missing '{needle}' in:\n{diagnostics}");
     }
     let padded =
-        report.alerts.iter().flat_map(|a| &a.evidence).find(|e| e.event_id == "padded").expect("padded alerted");
-    assert_eq!(padded.source_ip, "75.50.255.67");
+        report.alerts.iter().flat_map(|a| &a.evidence).find(|e| e.event_id() == "padded").expect("padded alerted");
+    assert_eq!(padded.source_ip(), "75.50.255.67");
 }
 
 #[test]
@@ -180,7 +180,7 @@ fn other_clouds_malformed_records_are_located_and_cost_nothing_around_them() {
 
     let (report, diagnostics) = replay_dir(d);
     let alerted: Vec<String> =
-        report.alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.event_id.clone())).collect();
+        report.alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.event_id().to_string())).collect();
     for id in ["gcp-before", "gcp-after", "az-before", "az-after", "k8s-before", "k8s-after"] {
         assert!(alerted.contains(&id.to_string()), "record {id} must still alert; alerted: {alerted:?}");
     }

@@ -64,7 +64,10 @@ impl AlertId {
             hasher.update([0u8]);
         }
         let digest = hasher.finalize();
-        Self(hex::encode(&digest[..16]))
+        let mut text = [0u8; 32];
+        // Sixteen bytes always fit 32 hex digits, and hex digits are ASCII.
+        let _ = hex::encode_to_slice(&digest[..16], &mut text);
+        Self(String::from_utf8_lossy(&text).into_owned())
     }
 }
 
@@ -150,12 +153,11 @@ impl Evidence {
     }
 }
 
-/// An event cited as evidence, kept compactly while state waits for a finding: its strings
-/// share one allocation, so a baseline or a sequence in progress that cites an event for
-/// every call costs one allocation instead of eight. Becomes an [`Evidence`] when cited in an
-/// alert, and is written to snapshots as one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "Evidence", into = "Evidence")]
+/// An event cited as evidence, kept compactly: its strings share one allocation, so an alert,
+/// a baseline or a sequence in progress that cites an event costs one allocation instead of
+/// eight. Written (in alerts and snapshots) exactly as the [`Evidence`] it stands for.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "Evidence")]
 pub struct Cited {
     time: EventTime,
     /// The event id, service, action, account, region, source address, user agent and error
@@ -220,7 +222,22 @@ impl Cited {
         self.part(2)
     }
 
-    /// The evidence an alert cites.
+    /// Source address or service host.
+    pub fn source_ip(&self) -> &str {
+        self.part(5)
+    }
+
+    /// Error code when the call failed.
+    pub fn error_code(&self) -> Option<&str> {
+        self.failed.then(|| self.part(7))
+    }
+
+    /// Where the record was read from.
+    pub fn source(&self) -> &SourceOffset {
+        &self.source
+    }
+
+    /// The same citation as an [`Evidence`] with its own strings.
     pub fn to_evidence(&self) -> Evidence {
         Evidence {
             event_id: self.part(0).to_string(),
@@ -253,9 +270,36 @@ impl From<Evidence> for Cited {
     }
 }
 
-impl From<Cited> for Evidence {
-    fn from(c: Cited) -> Self {
-        c.to_evidence()
+impl Serialize for Cited {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// [`Evidence`]'s fields, borrowed.
+        #[derive(Serialize)]
+        struct Written<'a> {
+            event_id: &'a str,
+            time: EventTime,
+            service: &'a str,
+            action: &'a str,
+            account: &'a str,
+            region: &'a str,
+            source_ip: &'a str,
+            user_agent: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_code: Option<&'a str>,
+            source: &'a SourceOffset,
+        }
+        Written {
+            event_id: self.part(0),
+            time: self.time,
+            service: self.part(1),
+            action: self.part(2),
+            account: self.part(3),
+            region: self.part(4),
+            source_ip: self.part(5),
+            user_agent: self.part(6),
+            error_code: self.error_code(),
+            source: &self.source,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -283,7 +327,7 @@ pub struct Alert {
     /// What made it unusual (rule-specific, keys sorted).
     pub context: serde_json::Map<String, serde_json::Value>,
     /// The events behind it (capped; see `count`).
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<Cited>,
     /// Number of events behind it.
     pub count: u64,
     /// Where the triggering record was read from.

@@ -15,7 +15,7 @@ use crate::state::{DEFAULT_MAX_GROUPS, RuleState, StateStore};
 use crate::stats::EngineStats;
 use crate::suppress::Suppression;
 use chrono::{Datelike, Duration, Timelike};
-use nhiwatch_core::alert::{AlertIdentity, Evidence};
+use nhiwatch_core::alert::{AlertIdentity, Cited};
 use nhiwatch_core::geo::{GeoInfo, GeoResolver, is_public_place};
 use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath};
 use nhiwatch_rules::{Org, Rule, RuleKind, RulePack, Subject};
@@ -303,12 +303,12 @@ impl Engine {
     }
 
     /// Takes one event; returns the alerts that became final.
-    pub fn process(&mut self, event: Event) -> Vec<Alert> {
+    pub fn process(&mut self, mut event: Event) -> Vec<Alert> {
         let mut alerts = Vec::new();
         self.stats.events_total += 1;
         if self.watermark.is_some_and(|wm| event.time < wm) {
             self.stats.late_events_total += 1;
-            self.evaluate(event, &mut alerts);
+            self.evaluate(&mut event, &mut alerts);
             return alerts;
         }
         if self.max_time.is_none_or(|m| event.time > m) {
@@ -345,8 +345,8 @@ impl Engine {
         {
             self.watermark = Some(max);
         }
-        while let Some(Reverse(p)) = self.pending.pop() {
-            self.evaluate(*p.event, &mut alerts);
+        while let Some(Reverse(mut p)) = self.pending.pop() {
+            self.evaluate(&mut p.event, &mut alerts);
         }
         alerts
     }
@@ -366,8 +366,8 @@ impl Engine {
     fn release(&mut self, alerts: &mut Vec<Alert>) {
         let Some(wm) = self.watermark else { return };
         while self.pending.peek().is_some_and(|Reverse(p)| p.time <= wm) {
-            if let Some(Reverse(p)) = self.pending.pop() {
-                self.evaluate(*p.event, alerts);
+            if let Some(Reverse(mut p)) = self.pending.pop() {
+                self.evaluate(&mut p.event, alerts);
             }
         }
     }
@@ -422,22 +422,24 @@ impl Engine {
         }
     }
 
-    fn evaluate(&mut self, mut event: Event, alerts: &mut Vec<Alert>) {
-        self.classify(&mut event);
-        self.enrich(&mut event);
+    /// Evaluates one event in place (events are large: moving one costs more than a rule).
+    fn evaluate(&mut self, event: &mut Event, alerts: &mut Vec<Alert>) {
+        self.classify(event);
+        self.enrich(event);
+        let event: &Event = event;
         self.key_cache.clear();
         let mut candidates = std::mem::take(&mut self.candidates);
         self.pack.candidates(&event.action, &mut candidates);
         let pack = Arc::clone(&self.pack);
         for &index in &candidates {
             let rule = &pack.rules()[index];
-            if let Some(finding) = self.observe(index, rule, &event)
-                && self.admit(index, rule, &event)
+            if let Some(finding) = self.observe(index, rule, event)
+                && self.admit(index, rule, event)
             {
                 // Built only once admitted: most findings of a noisy rule are duplicates.
-                let alert = self.build_alert(rule, &event, finding);
+                let alert = self.build_alert(rule, event, finding);
                 if alert.shadow {
-                    *self.stats.shadow_by_rule.entry(rule.id.clone()).or_default() += 1;
+                    self.stats.count_shadow(&rule.id);
                 } else {
                     self.stats.count_alert(&rule.id, rule.severity);
                 }
@@ -522,7 +524,7 @@ impl Engine {
         }
         let now = event.time;
         match &rule.kind {
-            RuleKind::Match => Some(Finding::single(Evidence::from_event(event), Map::new())),
+            RuleKind::Match => Some(Finding::single(Cited::from_event(event), Map::new())),
             RuleKind::NewValue(nv) => {
                 if !joined_values(event, &nv.fields, &mut self.value_scratch) {
                     return None;

@@ -33,6 +33,16 @@ pub struct EngineStats {
     pub identities_human: u64,
 }
 
+/// Adds one to `rule`'s count, copying its id only the first time.
+fn count(counts: &mut BTreeMap<String, u64>, rule: &str) {
+    match counts.get_mut(rule) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(rule.to_string(), 1);
+        }
+    }
+}
+
 impl EngineStats {
     pub(crate) fn for_pack(pack: &RulePack) -> Self {
         let alerts_by_rule = pack.rules().iter().map(|r| (r.id.clone(), 0)).collect();
@@ -40,12 +50,16 @@ impl EngineStats {
     }
 
     pub(crate) fn count_alert(&mut self, rule: &str, severity: Severity) {
-        *self.alerts_by_rule.entry(rule.to_string()).or_default() += 1;
+        count(&mut self.alerts_by_rule, rule);
         *self.alerts_by_severity.entry(severity).or_default() += 1;
     }
 
+    pub(crate) fn count_shadow(&mut self, rule: &str) {
+        count(&mut self.shadow_by_rule, rule);
+    }
+
     pub(crate) fn count_suppressed(&mut self, rule: &str) {
-        *self.suppressed_by_rule.entry(rule.to_string()).or_default() += 1;
+        count(&mut self.suppressed_by_rule, rule);
     }
 
     pub(crate) fn count_config_suppressed(&mut self, rule: &str, reason: &str) {

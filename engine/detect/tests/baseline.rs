@@ -223,7 +223,7 @@ fn dormant_identity_reactivated() {
     ];
     let alerts = run_with(rule(block), EngineConfig::default(), &records).0;
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].evidence[0].event_id, "e3");
+    assert_eq!(alerts[0].evidence[0].event_id(), "e3");
     assert_eq!(alerts[0].context["baseline"]["dormant_days"], 35.0);
 }
 
@@ -247,7 +247,7 @@ fn iam(id: usize, minutes: i64, action: &str, user: &str) -> String {
 }
 
 fn evidence_ids(alert: &Alert) -> Vec<&str> {
-    alert.evidence.iter().map(|e| e.event_id.as_str()).collect()
+    alert.evidence.iter().map(|e| e.event_id()).collect()
 }
 
 #[test]

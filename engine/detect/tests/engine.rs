@@ -93,7 +93,7 @@ fn threshold_counts_distinct_actions_only_after_the_start_event() {
     after.push(record("again", "ListUsers", 2, 0));
     let (alerts, _) = run(pack(BURST), &after);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
-    assert_eq!(alerts[0].evidence[0].event_id, "gci");
+    assert_eq!(alerts[0].evidence[0].event_id(), "gci");
     assert_eq!(alerts[0].context["observed"], 3);
     // The same calls after the window closed: nothing.
     let late: Vec<String> = std::iter::once(record("gci", "GetCallerIdentity", 0, 0))
@@ -123,7 +123,7 @@ fn late_events_are_counted_and_still_evaluated() {
     let (alerts, engine) = run(pack(CREATE_USER), &records);
     assert_eq!(engine.stats().late_events_total, 1);
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].evidence[0].event_id, "old");
+    assert_eq!(alerts[0].evidence[0].event_id(), "old");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `dormant` state: when the group was last active.
 
 use super::{Finding, time_text};
-use nhiwatch_core::alert::Evidence;
+use nhiwatch_core::Cited;
 use nhiwatch_core::{Event, EventTime};
 use nhiwatch_rules::Dormant;
 use serde::{Deserialize, Serialize};
@@ -40,5 +40,5 @@ pub fn observe(d: &Dormant, st: &mut DormantState, event: &Event) -> Option<Find
         }),
     );
     context.insert("reactivated_at".into(), Value::from(time_text(event.time)));
-    Some(Finding::single(Evidence::from_event(event), context))
+    Some(Finding::single(Cited::from_event(event), context))
 }

@@ -10,14 +10,14 @@ pub mod spike;
 pub mod threshold;
 pub mod travel;
 
-use nhiwatch_core::alert::Evidence;
+use nhiwatch_core::Cited;
 use serde_json::{Map, Value};
 
 /// What a stateful kind found.
 #[derive(Debug, Clone, Default)]
 pub struct Finding {
     /// Events cited (capped by the kind).
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<Cited>,
     /// Events behind the finding.
     pub count: u64,
     /// What made it unusual, including `baseline` where the kind has one.
@@ -28,8 +28,8 @@ pub struct Finding {
 
 impl Finding {
     /// A finding about one event.
-    pub(crate) fn single(evidence: Evidence, context: Map<String, Value>) -> Self {
-        let id = evidence.event_id.clone();
+    pub(crate) fn single(evidence: Cited, context: Map<String, Value>) -> Self {
+        let id = evidence.event_id().to_string();
         Self { evidence: vec![evidence], count: 1, context, trigger_ids: vec![id] }
     }
 }

@@ -1,7 +1,7 @@
 //! `new_value` state: the values a group has used, with first and last sight.
 
 use super::{Finding, time_text};
-use nhiwatch_core::alert::Evidence;
+use nhiwatch_core::Cited;
 use nhiwatch_core::{Event, EventTime};
 use nhiwatch_rules::NewValue;
 use serde::{Deserialize, Serialize};
@@ -91,7 +91,7 @@ pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event, may
                 "forget_after": nhiwatch_core::time::format_duration(nv.forget),
             }),
         );
-        Finding::single(Evidence::from_event(event), context)
+        Finding::single(Cited::from_event(event), context)
     });
     if st.values.len() >= nv.max_values
         && let Some(oldest) = st.values.iter().enumerate().min_by_key(|(_, s)| s.last).map(|(i, _)| i)

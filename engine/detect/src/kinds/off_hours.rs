@@ -10,7 +10,7 @@
 use super::{Finding, time_text};
 use crate::engine::BusinessHours;
 use chrono::{Datelike, Timelike};
-use nhiwatch_core::alert::Evidence;
+use nhiwatch_core::Cited;
 use nhiwatch_core::{Event, EventTime};
 use nhiwatch_rules::OffHours;
 use serde::{Deserialize, Serialize};
@@ -152,7 +152,7 @@ pub fn observe(
                     "observed_since": time_text(st.created),
                 }),
             );
-            Finding::single(Evidence::from_event(event), context)
+            Finding::single(Cited::from_event(event), context)
         })
     } else {
         business.filter(|b| !b.contains(now)).map(|b| {
@@ -167,7 +167,7 @@ pub fn observe(
                     "observed_since": time_text(st.created),
                 }),
             );
-            Finding::single(Evidence::from_event(event), context)
+            Finding::single(Cited::from_event(event), context)
         })
     };
     st.add(day, hour);

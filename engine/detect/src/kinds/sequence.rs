@@ -2,7 +2,6 @@
 
 use super::Finding;
 use crate::engine::MAX_EVIDENCE;
-use nhiwatch_core::alert::Evidence;
 use nhiwatch_core::{Cited, Event, EventTime};
 use nhiwatch_rules::{Sequence, Subject};
 use serde::{Deserialize, Serialize};
@@ -35,12 +34,12 @@ impl Partials {
     }
 }
 
-fn finding(seq: &Sequence, evidence: Vec<Evidence>, steps: Vec<Value>, vars: Map<String, Value>) -> Finding {
+fn finding(seq: &Sequence, evidence: Vec<Cited>, steps: Vec<Value>, vars: Map<String, Value>) -> Finding {
     let mut context = Map::new();
     context.insert("sequence".into(), Value::from(steps));
     context.insert("values".into(), Value::Object(vars));
     context.insert("within".into(), Value::from(nhiwatch_core::time::format_duration(seq.within)));
-    let ids = evidence.iter().map(|e| e.event_id.clone()).collect();
+    let ids = evidence.iter().map(|e| e.event_id().to_string()).collect();
     Finding { count: evidence.len() as u64, evidence, context, trigger_ids: ids }
 }
 
@@ -76,8 +75,7 @@ fn observe_unordered(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>) -
     let mut cited: Vec<Cited> = latest.into_iter().map(|(_, e)| e).collect();
     cited.sort_by(|a, b| (a.time(), a.event_id()).cmp(&(b.time(), b.event_id())));
     cited.dedup_by(|a, b| a.event_id() == b.event_id());
-    let evidence = cited.iter().map(Cited::to_evidence).collect();
-    Some(finding(seq, evidence, steps, Map::new()))
+    Some(finding(seq, cited, steps, Map::new()))
 }
 
 /// Each step's condition on one event, tested at most once however many runs wait at it.
@@ -154,7 +152,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         let run = st.runs.remove(i);
         let steps: Vec<Value> = seq.steps.iter().zip(&run.evidence).map(|(s, e)| step_json(&s.name, e)).collect();
         let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
-        finding(seq, run.evidence.iter().map(Cited::to_evidence).collect(), steps, vars)
+        finding(seq, run.evidence, steps, vars)
     });
     // Other runs completed by the same event are the same finding (one alert cites it).
     st.runs.retain(|r| r.next < seq.steps.len());

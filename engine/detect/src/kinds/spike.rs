@@ -145,7 +145,7 @@ pub fn observe(s: &Spike, st: &mut SpikeState, event: &Event) -> Option<Finding>
     );
     let first = st.evidence.first().map(|e| e.event_id().to_string()).unwrap_or_default();
     Some(Finding {
-        evidence: st.evidence.iter().map(Cited::to_evidence).collect(),
+        evidence: st.evidence.clone(),
         count: st.events,
         context,
         trigger_ids: vec![time_text(bucket_start), first],

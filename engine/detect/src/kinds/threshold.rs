@@ -81,14 +81,14 @@ pub fn observe(t: &Threshold, st: &mut WindowState, event: &Event) -> Option<Fin
         if let Some(s) = st.start.take() {
             context.insert("after".into(), Value::from(format!("{} at {}", s.action(), super::time_text(s.time()))));
             finding.trigger_ids.push(s.event_id().to_string());
-            finding.evidence.push(s.to_evidence());
+            finding.evidence.push(s);
         }
     }
     finding.count = st.events.len() as u64;
     for (_, _, ev) in st.events.drain(..) {
         finding.trigger_ids.push(ev.event_id().to_string());
         if finding.evidence.len() < MAX_EVIDENCE {
-            finding.evidence.push(ev.to_evidence());
+            finding.evidence.push(ev);
         }
     }
     finding.context = context;

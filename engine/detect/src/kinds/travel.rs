@@ -1,7 +1,6 @@
 //! `impossible_travel` state: the group's last located event.
 
 use super::{Finding, time_text};
-use nhiwatch_core::alert::Evidence;
 use nhiwatch_core::geo::distance_km;
 use nhiwatch_core::{Cited, Event, EventTime};
 use nhiwatch_rules::ImpossibleTravel;
@@ -65,10 +64,5 @@ pub fn observe(t: &ImpossibleTravel, st: &mut LastFix, event: &Event) -> Option<
         }),
     );
     let ids = vec![previous.evidence.event_id().to_string(), event.event_id.clone()];
-    Some(Finding {
-        evidence: vec![previous.evidence.to_evidence(), Evidence::from_event(event)],
-        count: 2,
-        context,
-        trigger_ids: ids,
-    })
+    Some(Finding { evidence: vec![previous.evidence, Cited::from_event(event)], count: 2, context, trigger_ids: ids })
 }
