@@ -135,24 +135,6 @@ pub struct Evidence {
     pub source: SourceOffset,
 }
 
-impl Evidence {
-    /// Cites an event.
-    pub fn from_event(event: &Event) -> Self {
-        Self {
-            event_id: event.event_id.clone(),
-            time: event.time,
-            service: event.service.clone(),
-            action: event.action.clone(),
-            account: event.account.clone(),
-            region: event.region.clone(),
-            source_ip: event.source_ip_text().to_string(),
-            user_agent: event.user_agent.clone(),
-            error_code: event.outcome.error_code.clone(),
-            source: event.offset.clone(),
-        }
-    }
-}
-
 /// An event cited as evidence, kept compactly: its strings share one allocation, so an alert,
 /// a baseline or a sequence in progress that cites an event costs one allocation instead of
 /// eight. Written (in alerts and snapshots) exactly as the [`Evidence`] it stands for.
@@ -202,9 +184,25 @@ impl Cited {
         Self { time, text: text.into_boxed_str(), ends, failed, source }
     }
 
-    fn part(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.text.get(start..self.ends[i] as usize).unwrap_or_default()
+    /// The citation's fields, borrowed (the one place that knows the order of `text`).
+    fn view(&self) -> CitedView<'_> {
+        let [event_id, service, action, account, region, source_ip, user_agent, error_code] =
+            std::array::from_fn(|i| {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+                self.text.get(start..self.ends[i] as usize).unwrap_or_default()
+            });
+        CitedView {
+            event_id,
+            time: self.time,
+            service,
+            action,
+            account,
+            region,
+            source_ip,
+            user_agent,
+            error_code: self.failed.then_some(error_code),
+            source: &self.source,
+        }
     }
 
     /// Event time.
@@ -214,22 +212,22 @@ impl Cited {
 
     /// Record id.
     pub fn event_id(&self) -> &str {
-        self.part(0)
+        self.view().event_id
     }
 
     /// API action.
     pub fn action(&self) -> &str {
-        self.part(2)
+        self.view().action
     }
 
     /// Source address or service host.
     pub fn source_ip(&self) -> &str {
-        self.part(5)
+        self.view().source_ip
     }
 
     /// Error code when the call failed.
     pub fn error_code(&self) -> Option<&str> {
-        self.failed.then(|| self.part(7))
+        self.view().error_code
     }
 
     /// Where the record was read from.
@@ -239,19 +237,36 @@ impl Cited {
 
     /// The same citation as an [`Evidence`] with its own strings.
     pub fn to_evidence(&self) -> Evidence {
+        let v = self.view();
         Evidence {
-            event_id: self.part(0).to_string(),
-            time: self.time,
-            service: self.part(1).to_string(),
-            action: self.part(2).to_string(),
-            account: self.part(3).to_string(),
-            region: self.part(4).to_string(),
-            source_ip: self.part(5).to_string(),
-            user_agent: self.part(6).to_string(),
-            error_code: self.failed.then(|| self.part(7).to_string()),
-            source: self.source.clone(),
+            event_id: v.event_id.into(),
+            time: v.time,
+            service: v.service.into(),
+            action: v.action.into(),
+            account: v.account.into(),
+            region: v.region.into(),
+            source_ip: v.source_ip.into(),
+            user_agent: v.user_agent.into(),
+            error_code: v.error_code.map(str::to_string),
+            source: v.source.clone(),
         }
     }
+}
+
+/// [`Evidence`]'s fields borrowed from a [`Cited`]: what it serialises as.
+#[derive(Serialize)]
+struct CitedView<'a> {
+    event_id: &'a str,
+    time: EventTime,
+    service: &'a str,
+    action: &'a str,
+    account: &'a str,
+    region: &'a str,
+    source_ip: &'a str,
+    user_agent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    source: &'a SourceOffset,
 }
 
 impl From<Evidence> for Cited {
@@ -272,34 +287,7 @@ impl From<Evidence> for Cited {
 
 impl Serialize for Cited {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        /// [`Evidence`]'s fields, borrowed.
-        #[derive(Serialize)]
-        struct Written<'a> {
-            event_id: &'a str,
-            time: EventTime,
-            service: &'a str,
-            action: &'a str,
-            account: &'a str,
-            region: &'a str,
-            source_ip: &'a str,
-            user_agent: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            error_code: Option<&'a str>,
-            source: &'a SourceOffset,
-        }
-        Written {
-            event_id: self.part(0),
-            time: self.time,
-            service: self.part(1),
-            action: self.part(2),
-            account: self.part(3),
-            region: self.part(4),
-            source_ip: self.part(5),
-            user_agent: self.part(6),
-            error_code: self.error_code(),
-            source: &self.source,
-        }
-        .serialize(serializer)
+        self.view().serialize(serializer)
     }
 }
 

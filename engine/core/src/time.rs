@@ -76,35 +76,9 @@ pub fn format_duration(d: Duration) -> String {
     out
 }
 
-/// Whole seconds from `earlier` to `later`, truncated toward zero: `(later - earlier).num_seconds()`
-/// without the calendar arithmetic, for baselines that measure a gap on every event.
-pub fn whole_seconds_between(later: EventTime, earlier: EventTime) -> i64 {
-    let secs = later.timestamp() - earlier.timestamp();
-    let nanos = i64::from(later.timestamp_subsec_nanos()) - i64::from(earlier.timestamp_subsec_nanos());
-    match (secs, nanos) {
-        (s, n) if s > 0 && n < 0 => s - 1,
-        (s, n) if s < 0 && n > 0 => s + 1,
-        (s, _) => s,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn whole_seconds_between_truncates_as_durations_do() {
-        let t = |s: &str| s.parse::<EventTime>().expect("time");
-        for (a, b) in [
-            ("2026-03-02T10:00:00Z", "2026-03-01T10:00:00Z"),
-            ("2026-03-02T10:00:00.2Z", "2026-03-01T10:00:00.9Z"),
-            ("2026-03-01T10:00:00.9Z", "2026-03-02T10:00:00.2Z"),
-            ("2026-03-01T10:00:00.2Z", "2026-03-01T10:00:00.9Z"),
-            ("2024-02-29T23:59:59.999Z", "1969-12-31T23:59:59.5Z"),
-        ] {
-            assert_eq!(whole_seconds_between(t(a), t(b)), (t(a) - t(b)).num_seconds(), "{a} - {b}");
-        }
-    }
 
     #[test]
     fn parses_units_and_sums() {

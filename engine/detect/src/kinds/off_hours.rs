@@ -41,11 +41,11 @@ impl HourProfile {
         if now.date_naive() == self.decayed_at.date_naive() {
             return;
         }
-        let elapsed = nhiwatch_core::time::whole_seconds_between(now, self.decayed_at);
-        if elapsed < 86_400 {
+        let elapsed = now - self.decayed_at;
+        if elapsed < chrono::Duration::days(1) {
             return;
         }
-        let factor = 0.5f64.powf(elapsed as f64 / half_life.num_seconds().max(1) as f64) as f32;
+        let factor = 0.5f64.powf(elapsed.num_seconds() as f64 / half_life.num_seconds().max(1) as f64) as f32;
         self.days.iter_mut().chain(self.hours.iter_mut()).for_each(|v| *v *= factor);
         self.total = self.days.iter().sum();
         self.decayed_at = now;
