@@ -11,7 +11,7 @@
 use crate::bounded::BoundedLru;
 use crate::classify::{Classifier, Signals};
 use crate::kinds::{self, Finding};
-use crate::state::{DEFAULT_MAX_GROUPS, RuleState, StateStore};
+use crate::state::{Baselines, DEFAULT_MAX_GROUPS, RuleState, StateStore};
 use crate::stats::EngineStats;
 use crate::suppress::Suppression;
 use chrono::{Datelike, Duration, Timelike};
@@ -201,6 +201,8 @@ pub(crate) struct IdentityState {
     /// When each rule de-duplicated by identity alone last alerted on it: (rule index, time).
     /// Kept with the identity, so the lookup that classifies an event also finds these.
     pub(crate) dedup: Vec<(u16, EventTime)>,
+    /// Baselines of the rules grouped by identity alone: (rule index, state).
+    pub(crate) rules: Vec<(u16, RuleState)>,
 }
 
 /// The detection engine.
@@ -213,7 +215,7 @@ pub struct Engine {
     pub(crate) max_time: Option<EventTime>,
     pub(crate) watermark: Option<EventTime>,
     pub(crate) identities: BoundedLru<String, IdentityState>,
-    pub(crate) state: StateStore,
+    pub(crate) state: Baselines,
     /// Short-lived state (threshold windows, sequences in progress), expired by event time.
     pub(crate) transient: StateStore,
     /// The longest window of the short-lived kinds: their state is dropped once idle this long.
@@ -249,6 +251,9 @@ impl Engine {
                 i as u16
             })
             .collect();
+        // Rules grouped by identity alone keep their baselines with the identity.
+        let by_identity = [FieldPath::Builtin(nhiwatch_core::field::Builtin::IdentityId)];
+        let identity_space = spaces.iter().position(|g| *g == by_identity.as_slice()).map(|i| i as u16);
         let max_groups = config.max_groups;
         let transient_horizon = pack
             .rules()
@@ -268,7 +273,7 @@ impl Engine {
             max_time: None,
             watermark: None,
             identities: BoundedLru::new(max_groups),
-            state: StateStore::new(max_groups),
+            state: Baselines { store: StateStore::new(max_groups), identity_space, current: Vec::new() },
             transient: StateStore::new(max_groups),
             transient_horizon,
             dedup: BoundedLru::new(max_groups),
@@ -299,7 +304,13 @@ impl Engine {
 
     /// Groups with baseline state held now.
     pub fn groups_tracked(&self) -> usize {
-        self.state.len() + self.transient.len()
+        let with_identity = self.identities.iter().filter(|(_, s)| !s.rules.is_empty()).count();
+        with_identity + self.state.store.len() + self.transient.len()
+    }
+
+    /// Groups evicted because a store was full (an evicted identity's baselines go with it).
+    pub(crate) fn state_evictions_total(&self) -> u64 {
+        self.identities.evictions_total + self.state.store.evictions_total() + self.transient.evictions_total()
     }
 
     /// Takes one event; returns the alerts that became final.
@@ -378,8 +389,8 @@ impl Engine {
         self.stats.identities_nhi =
             self.identities.iter().filter(|(_, s)| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
         self.stats.identities_human = self.identities.len() as u64 - self.stats.identities_nhi;
-        self.stats.groups_tracked = (self.state.len() + self.transient.len()) as u64;
-        self.stats.state_evictions_total = self.state.evictions_total() + self.transient.evictions_total();
+        self.stats.groups_tracked = self.groups_tracked() as u64;
+        self.stats.state_evictions_total = self.state_evictions_total();
     }
 
     fn classify(&mut self, event: &mut Event) {
@@ -390,6 +401,7 @@ impl Engine {
             state.verdict = None;
         }
         std::mem::swap(&mut self.identity_dedup, &mut state.dedup);
+        std::mem::swap(&mut self.state.current, &mut state.rules);
         let bits = event.identity.signal_bits();
         let (nhi, reason) = match &state.verdict {
             Some((b, nhi, reason)) if *b == bits => (*nhi, Arc::clone(reason)),
@@ -447,13 +459,16 @@ impl Engine {
             }
         }
         self.candidates = candidates;
-        // The identity's de-duplication times go back with it (a no-op when it has none).
-        if !self.identity_dedup.is_empty()
+        // The identity's de-duplication times and baselines go back with it (a no-op when it
+        // has none).
+        if !(self.identity_dedup.is_empty() && self.state.current.is_empty())
             && let Some(state) = self.identities.peek_mut(event.identity.key.as_str())
         {
             std::mem::swap(&mut self.identity_dedup, &mut state.dedup);
+            std::mem::swap(&mut self.state.current, &mut state.rules);
         }
         self.identity_dedup.clear();
+        self.state.current.clear();
         if self.stats.events_total.is_multiple_of(1024) {
             self.transient.expire(event.time - self.transient_horizon);
         }
@@ -523,16 +538,18 @@ impl Engine {
             return None;
         }
         let now = event.time;
+        let space = self.group_spaces[index];
+        let keys = &mut self.key_cache;
+        let group = || keys.key(space, event, rule);
         match &rule.kind {
             RuleKind::Match => Some(Finding::single(Cited::from_event(event), Map::new())),
             RuleKind::NewValue(nv) => {
                 if !joined_values(event, &nv.fields, &mut self.value_scratch) {
                     return None;
                 }
-                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let st = self
                     .state
-                    .get_or_insert(&group, slot, || RuleState::NewValue(kinds::new_value::ValueSet::new(now)));
+                    .get_or_insert(space, slot, group, || RuleState::NewValue(kinds::new_value::ValueSet::new(now)))?;
                 let RuleState::NewValue(set) = st else { return None };
                 let before = set.evicted;
                 let may_alert = nv.alert_when.as_ref().is_none_or(|c| c.matches(&subject));
@@ -541,32 +558,28 @@ impl Engine {
                 finding
             }
             RuleKind::OffHours(oh) => {
-                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let business = self.config.business_hours;
-                let st = self.state.get_or_insert(&group, slot, || {
+                let st = self.state.get_or_insert(space, slot, group, || {
                     RuleState::OffHours(Box::new(kinds::off_hours::HourProfile::new(now)))
-                });
+                })?;
                 let RuleState::OffHours(p) = st else { return None };
                 kinds::off_hours::observe(oh, p, event, business.as_ref())
             }
             RuleKind::Spike(s) => {
-                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
-                let st = self.state.get_or_insert(&group, slot, || RuleState::Spike(Box::default()));
+                let st = self.state.get_or_insert(space, slot, group, || RuleState::Spike(Box::default()))?;
                 let RuleState::Spike(p) = st else { return None };
                 kinds::spike::observe(s, p, event)
             }
             RuleKind::ImpossibleTravel(t) => {
                 event.geo.as_ref()?.location?;
-                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
-                let st = self.state.get_or_insert(&group, slot, || RuleState::Travel(Box::default()));
+                let st = self.state.get_or_insert(space, slot, group, || RuleState::Travel(Box::default()))?;
                 let RuleState::Travel(p) = st else { return None };
                 kinds::travel::observe(t, p, event)
             }
             RuleKind::Dormant(d) => {
-                let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
                 let st = self
                     .state
-                    .get_or_insert(&group, slot, || RuleState::Dormant(kinds::dormant::DormantState::new(now)));
+                    .get_or_insert(space, slot, group, || RuleState::Dormant(kinds::dormant::DormantState::new(now)))?;
                 let RuleState::Dormant(p) = st else { return None };
                 kinds::dormant::observe(d, p, event)
             }

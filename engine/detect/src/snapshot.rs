@@ -9,12 +9,14 @@
 //! The format is versioned; an unknown version or a corrupt snapshot is an error, never a
 //! silent reset. Writing it to disk is the caller's business.
 
+use crate::bounded::BoundedLru;
 use crate::engine::{Engine, EngineConfig, IdentityState, Pending};
 use crate::state::{GroupState, RuleState};
 use nhiwatch_core::{EventTime, FieldPath, SourceOffset};
 use nhiwatch_decode::decode_record;
 use nhiwatch_rules::RulePack;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,7 +92,31 @@ fn space_name(group_by: &[FieldPath]) -> String {
     group_by.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// The entry of restored identity `key`; one the snapshot did not list is added as the most
+/// recently active, and listed ones keep the order they were restored in.
+fn restored_identity<'a>(
+    identities: &'a mut BoundedLru<String, IdentityState>,
+    key: &str,
+) -> Option<&'a mut IdentityState> {
+    if !identities.contains(key) {
+        identities.put(key.to_string(), IdentityState::default());
+    }
+    identities.peek_mut(key)
+}
+
 impl Engine {
+    /// Every baseline group, least recently active first, as the snapshot writes them: those
+    /// held with identities under their namespace's key like any other group.
+    fn baseline_groups(&self) -> Vec<(String, GroupState)> {
+        let mut groups = self.state.store.export();
+        if let Some(ns) = self.state.identity_space {
+            groups.extend(self.identities.iter().rev().filter(|(_, s)| !s.rules.is_empty()).map(|(k, s)| {
+                (format!("{ns}\u{1f}{k}"), GroupState { rules: s.rules.iter().cloned().collect(), touched: None })
+            }));
+        }
+        groups
+    }
+
     /// Captures the engine's state.
     pub fn snapshot(&self) -> Snapshot {
         let rules = self.pack.rules().iter().map(|r| r.id.clone()).collect();
@@ -113,7 +139,7 @@ impl Engine {
             watermark: self.watermark,
             seq: self.seq,
             identities: self.identities.iter().rev().map(|(k, s)| (k.to_string(), s.signals.console_login)).collect(),
-            groups: self.state.export(),
+            groups: self.baseline_groups(),
             transient_groups: self.transient.export(),
             dedup: self
                 .dedup
@@ -131,7 +157,7 @@ impl Engine {
                 .into_iter()
                 .map(|p| PendingRecord { raw: p.event.raw.text().to_string(), offset: p.event.offset.clone() })
                 .collect(),
-            state_evictions_total: self.state.evictions_total(),
+            state_evictions_total: self.state_evictions_total(),
         }
     }
 
@@ -161,7 +187,7 @@ impl Engine {
             for (key, group) in groups {
                 let Some((ns, rest)) = key.split_once('\u{1f}') else { continue };
                 let Some(Some(new_ns)) = ns.parse::<usize>().ok().and_then(|n| space_map.get(n)) else { continue };
-                let rules: Vec<(u16, RuleState)> = group
+                let rules: SmallVec<[(u16, RuleState); 1]> = group
                     .rules
                     .into_iter()
                     .filter_map(|(old, state)| {
@@ -176,26 +202,33 @@ impl Engine {
             }
             out
         };
-        engine.state.import(remap(snapshot.groups));
-        engine.transient.import(remap(snapshot.transient_groups));
-        engine.state.set_evictions_total(snapshot.state_evictions_total);
         for (key, console_login) in snapshot.identities {
             let mut s = IdentityState::default();
             s.signals.console_login = console_login;
             engine.identities.put(key, s);
         }
+        // Baselines of rules grouped by identity alone go back to their identity.
+        let held = engine.state.identity_space.map(|ns| format!("{ns}\u{1f}"));
+        let mut groups = Vec::new();
+        for (key, group) in remap(snapshot.groups) {
+            match held.as_deref().and_then(|p| key.strip_prefix(p)) {
+                Some(identity) => {
+                    if let Some(s) = restored_identity(&mut engine.identities, identity) {
+                        s.rules = group.rules.into_vec();
+                    }
+                }
+                None => groups.push((key, group)),
+            }
+        }
+        engine.state.store.import(groups);
+        engine.transient.import(remap(snapshot.transient_groups));
+        engine.state.store.set_evictions_total(snapshot.state_evictions_total);
         for (old, key, t) in snapshot.dedup {
             if let Some(Some(new)) = rule_map.get(old as usize) {
                 let by_identity = engine.pack.rules()[usize::from(*new)].dedup.by.is_empty() && !key.contains('\u{1f}');
                 if by_identity {
-                    // Kept with the identity, without changing the order identities were restored in.
-                    match engine.identities.peek_mut(key.as_str()) {
-                        Some(s) => s.dedup.push((*new, t)),
-                        None => {
-                            let mut s = IdentityState::default();
-                            s.dedup.push((*new, t));
-                            engine.identities.put(key, s);
-                        }
+                    if let Some(s) = restored_identity(&mut engine.identities, &key) {
+                        s.dedup.push((*new, t));
                     }
                 } else {
                     engine.dedup.put((*new, key.into_boxed_str()), t);

@@ -1,9 +1,11 @@
 //! Bounded per-group state of the stateful rule kinds.
 //!
-//! Groups (usually identities) live in one LRU, each holding the state of every rule grouped
-//! that way, so an identity's key is stored once however many rules watch it. When the LRU is
-//! full the least recently active group is evicted and counted: its baselines start over if it
-//! returns, which can only delay an alert (a fresh baseline is learning), never invent one.
+//! Groups live in one LRU, each holding the state of every rule grouped that way, so a group's
+//! key is stored once however many rules watch it. Baselines grouped by identity alone (most
+//! of them) are held by the engine with the identity itself, so the lookup that classifies an
+//! event also finds them ([`Baselines`]). When a store is full the least recently active group
+//! is evicted and counted: its baselines start over if it returns, which can only delay an
+//! alert (a fresh baseline is learning), never invent one.
 
 use crate::bounded::BoundedLru;
 use crate::kinds::{
@@ -11,6 +13,9 @@ use crate::kinds::{
     threshold::WindowState, travel::LastFix,
 };
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use std::ops::DerefMut;
+use std::sync::Arc;
 
 /// Default cap on groups held (about 1–2 KiB each when idle).
 pub const DEFAULT_MAX_GROUPS: usize = 1_000_000;
@@ -55,17 +60,63 @@ impl RuleState {
 /// Every rule's state for one group, by rule index.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GroupState {
-    /// (rule index, state), few entries.
-    pub rules: Vec<(u16, RuleState)>,
+    /// (rule index, state), few entries; the first is stored inline (most groups other than
+    /// identities are watched by one rule).
+    pub rules: SmallVec<[(u16, RuleState); 1]>,
     /// Event time the group was last touched (used to expire short-lived state).
     #[serde(default)]
     pub touched: Option<nhiwatch_core::EventTime>,
 }
 
-/// The bounded store.
+/// The state of `rule` among one group's `rules`, created by `make` when absent.
+pub fn rule_state<R>(rules: &mut R, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState
+where
+    R: DerefMut<Target = [(u16, RuleState)]> + Extend<(u16, RuleState)>,
+{
+    let pos = match rules.iter().position(|(r, _)| *r == rule) {
+        Some(p) => p,
+        None => {
+            rules.extend(std::iter::once((rule, make())));
+            rules.len() - 1
+        }
+    };
+    &mut rules[pos].1
+}
+
+/// Long-lived baseline state: the identity-grouped rules of the identity being evaluated
+/// (taken out of its entry for the event, put back after it) and every other group in a store.
+#[derive(Debug)]
+pub struct Baselines {
+    /// Groups other than single identities.
+    pub store: StateStore,
+    /// The namespace of rules grouped by `identity.id` alone, if any rule is.
+    pub identity_space: Option<u16>,
+    /// Those rules' state for the current event's identity.
+    pub current: Vec<(u16, RuleState)>,
+}
+
+impl Baselines {
+    /// The state of `rule` (namespace `space`) for the current event's group, created by
+    /// `make` when absent; `group` gives the group key of other namespaces (`None`: a grouping
+    /// field is absent, no state).
+    pub fn get_or_insert(
+        &mut self,
+        space: u16,
+        rule: u16,
+        group: impl FnOnce() -> Option<Arc<str>>,
+        make: impl FnOnce() -> RuleState,
+    ) -> Option<&mut RuleState> {
+        if self.identity_space == Some(space) {
+            return Some(rule_state(&mut self.current, rule, make));
+        }
+        Some(self.store.get_or_insert(&group()?, rule, make))
+    }
+}
+
+/// The bounded store. Keys are shared with the event's group keys, so a new group copies none.
 #[derive(Debug)]
 pub struct StateStore {
-    groups: BoundedLru<String, GroupState>,
+    groups: BoundedLru<Arc<str>, GroupState>,
 }
 
 impl StateStore {
@@ -85,16 +136,8 @@ impl StateStore {
     }
 
     /// The state of `rule` for `group`, created by `make` when absent. Marks the group active.
-    pub fn get_or_insert(&mut self, group: &str, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState {
-        let entry = self.groups.get_or_insert_mut(group, GroupState::default);
-        let pos = match entry.rules.iter().position(|(r, _)| *r == rule) {
-            Some(p) => p,
-            None => {
-                entry.rules.push((rule, make()));
-                entry.rules.len() - 1
-            }
-        };
-        &mut entry.rules[pos].1
+    pub fn get_or_insert(&mut self, group: &Arc<str>, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState {
+        rule_state(&mut self.groups.get_or_insert_mut(group, GroupState::default).rules, rule, make)
     }
 
     /// Groups evicted because the store was full.
@@ -152,7 +195,7 @@ impl StateStore {
     /// Re-inserts exported groups (least recently active first).
     pub fn import(&mut self, groups: Vec<(String, GroupState)>) {
         for (k, v) in groups {
-            self.groups.put(k, v);
+            self.groups.put(Arc::from(k), v);
         }
     }
 }

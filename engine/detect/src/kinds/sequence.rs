@@ -6,22 +6,29 @@ use nhiwatch_core::{Cited, Event, EventTime};
 use nhiwatch_rules::{Sequence, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use smallvec::{SmallVec, smallvec};
+use std::sync::Arc;
 
 /// Runs kept per group; the oldest is dropped beyond it.
 const MAX_RUNS: usize = 16;
 
+/// Values captured so far: (variable, value); most sequences capture one.
+type Vars = SmallVec<[(Arc<str>, Box<str>); 1]>;
+
+/// A run in progress. Most groups hold one run that has taken one step, so the first run, its
+/// first value and its first cited event are stored inline: starting a run allocates little.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Run {
     started: EventTime,
     next: usize,
-    vars: Vec<(String, String)>,
-    evidence: Vec<Cited>,
+    vars: Vars,
+    evidence: SmallVec<[Cited; 1]>,
 }
 
 /// Sequences in progress for one group.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Partials {
-    runs: Vec<Run>,
+    runs: SmallVec<[Run; 1]>,
     /// Unordered sequences: the latest event of each step, while within the window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     latest: Vec<Option<Cited>>,
@@ -104,14 +111,18 @@ impl StepHits {
 /// True when the first step's captures of `event` are `vars` (compared in place: a caller
 /// that keeps acting restarts its run on every event, and copying the values each time
 /// would cost more than the rest of the step).
-fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(String, String)]) -> bool {
+fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(Arc<str>, Box<str>)]) -> bool {
     let capture = &seq.steps[0].capture;
     capture.len() == vars.len()
         && capture.iter().zip(vars).all(|((var, path), (name, value))| var == name && event.field_text_is(path, value))
 }
 
-fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vec<(String, String)>> {
-    seq.steps[step].capture.iter().map(|(var, path)| event.field_text(path).map(|v| (var.clone(), v))).collect()
+fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vars> {
+    seq.steps[step]
+        .capture
+        .iter()
+        .map(|(var, path)| event.field_text(path).map(|v| (Arc::clone(var), v.into_boxed_str())))
+        .collect()
 }
 
 /// Advances runs with the event, starts a new one when it matches the first step, and returns
@@ -132,7 +143,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         }
         let step = &seq.steps[run.next];
         let satisfied = step.require.iter().all(|(path, var)| {
-            let want = run.vars.iter().find(|(v, _)| v == var).map(|(_, value)| value.as_str());
+            let want = run.vars.iter().find(|(v, _)| **v == **var).map(|(_, value)| &**value);
             want.is_some_and(|w| event.field_text_is(path, w))
         });
         if !satisfied {
@@ -151,8 +162,8 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
     let finding = completed.map(|i| {
         let run = st.runs.remove(i);
         let steps: Vec<Value> = seq.steps.iter().zip(&run.evidence).map(|(s, e)| step_json(&s.name, e)).collect();
-        let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
-        finding(seq, run.evidence, steps, vars)
+        let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.to_string(), Value::from(&**v))).collect();
+        finding(seq, run.evidence.into_vec(), steps, vars)
     });
     // Other runs completed by the same event are the same finding (one alert cites it).
     st.runs.retain(|r| r.next < seq.steps.len());
@@ -162,14 +173,14 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         // half the window, so a caller that keeps acting does not copy every one of its events.
         if let Some(same) = st.runs.iter_mut().find(|r| r.next == 1 && same_first_captures(seq, event, &r.vars)) {
             if event.time - same.started > seq.within / 2 {
-                same.evidence = vec![Cited::from_event(event)];
+                same.evidence = smallvec![Cited::from_event(event)];
             }
             same.started = event.time;
         } else if let Some(vars) = captures(seq, 0, event) {
             if st.runs.len() >= MAX_RUNS {
                 st.runs.remove(0);
             }
-            st.runs.push(Run { started: event.time, next: 1, vars, evidence: vec![Cited::from_event(event)] });
+            st.runs.push(Run { started: event.time, next: 1, vars, evidence: smallvec![Cited::from_event(event)] });
         }
     }
     finding

@@ -15,8 +15,8 @@ pub struct Step {
     pub name: String,
     /// Which events complete it.
     pub condition: Condition,
-    /// Variables captured: (name, field).
-    pub capture: Vec<(String, FieldPath)>,
+    /// Variables captured: (name, field). Names are shared with the runs that hold a value.
+    pub capture: Vec<(std::sync::Arc<str>, FieldPath)>,
     /// Constraints: (field, variable name).
     pub require: Vec<(FieldPath, String)>,
 }
@@ -61,7 +61,7 @@ impl Sequence {
             let mut capture = Vec::new();
             for (var, field) in &st.capture {
                 let path = FieldPath::parse(&field.value).map_err(|e| at(field.referenced, e))?;
-                capture.push((var.clone(), path));
+                capture.push((std::sync::Arc::from(var.as_str()), path));
                 known.push(var.clone());
             }
             steps.push(Step { name: st.name.clone(), condition: Condition::compile(&st.condition)?, capture, require });
