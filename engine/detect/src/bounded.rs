@@ -124,9 +124,135 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
     }
 }
 
+/// A capped map keyed by text that records when each entry was last used instead of keeping
+/// a recency list.
+///
+/// Why beside [`BoundedLru`]: an LRU lookup also relinks the entry's neighbours in the list,
+/// two more scattered memory reads on every hit. Identities are looked up on every event and
+/// rarely evicted, so this map pays for recency only when it is full: it then evicts the least
+/// recently used entries in one pass, a sixty-fourth of the cap at a time (one at a time for
+/// caps under 128), so that pass is rare.
+#[derive(Debug)]
+pub struct RecencyMap<V> {
+    map: hashbrown::HashMap<String, Slot<V>>,
+    /// Uses so far: each use stamps its entry with the next value.
+    clock: u64,
+    cap: usize,
+    /// Entries evicted because the map was full.
+    pub evictions_total: u64,
+}
+
+#[derive(Debug)]
+struct Slot<V> {
+    last_used: u64,
+    value: V,
+}
+
+impl<V> RecencyMap<V> {
+    /// An empty map holding at most `cap` entries (at least one).
+    pub fn new(cap: usize) -> Self {
+        Self { map: hashbrown::HashMap::new(), clock: 0, cap: cap.max(1), evictions_total: 0 }
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// True when `key` is present (not marked).
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// The entry, marked as recently used; made by `fresh` (evicting when full) if absent.
+    pub fn get_or_insert_mut(&mut self, key: &str, fresh: impl FnOnce() -> V) -> &mut V {
+        if self.map.len() >= self.cap && !self.map.contains_key(key) {
+            self.evict();
+        }
+        self.clock += 1;
+        let slot = self.map.entry_ref(key).or_insert_with(|| Slot { last_used: 0, value: fresh() });
+        slot.last_used = self.clock;
+        &mut slot.value
+    }
+
+    /// Inserts or replaces `key` as the most recently used entry, evicting when full.
+    pub fn put(&mut self, key: String, value: V) {
+        if self.map.len() >= self.cap && !self.map.contains_key(key.as_str()) {
+            self.evict();
+        }
+        self.clock += 1;
+        self.map.insert(key, Slot { last_used: self.clock, value });
+    }
+
+    /// The entry, without marking it.
+    pub fn peek_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.map.get_mut(key).map(|s| &mut s.value)
+    }
+
+    /// Entries in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.map.values().map(|s| &s.value)
+    }
+
+    /// Entries, least recently used first (the order to re-insert them in).
+    pub fn oldest_first(&self) -> Vec<(&String, &V)> {
+        let mut entries: Vec<(&String, &Slot<V>)> = self.map.iter().collect();
+        entries.sort_unstable_by_key(|(_, s)| s.last_used);
+        entries.into_iter().map(|(k, s)| (k, &s.value)).collect()
+    }
+
+    /// Evicts the least recently used entries: a sixty-fourth of the cap, at least one.
+    fn evict(&mut self) {
+        let batch = (self.cap / 64).clamp(1, self.map.len());
+        let mut stamps: Vec<u64> = self.map.values().map(|s| s.last_used).collect();
+        // Stamps are distinct, so exactly `batch` entries are at or below the cut.
+        let (_, cut, _) = stamps.select_nth_unstable(batch - 1);
+        let cut = *cut;
+        self.map.retain(|_, s| s.last_used > cut);
+        self.evictions_total += batch as u64;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recency_map_evicts_the_least_recently_used() {
+        let mut m: RecencyMap<u32> = RecencyMap::new(2);
+        m.put("a".into(), 1);
+        m.put("b".into(), 2);
+        *m.get_or_insert_mut("a", || 0) += 10;
+        assert_eq!(m.peek_mut("a").copied(), Some(11), "an existing entry is kept");
+        m.get_or_insert_mut("c", || 3);
+        assert!(m.contains("a") && m.contains("c") && !m.contains("b"));
+        assert_eq!(m.evictions_total, 1);
+        m.put("c".into(), 4);
+        assert_eq!(m.evictions_total, 1, "replacing is not evicting");
+        let order: Vec<(&String, &u32)> = m.oldest_first();
+        assert_eq!(order, vec![(&"a".to_string(), &11), (&"c".to_string(), &4)]);
+        assert!(m.peek_mut("b").is_none());
+    }
+
+    #[test]
+    fn a_full_recency_map_makes_room_in_batches() {
+        let mut m: RecencyMap<usize> = RecencyMap::new(640);
+        for i in 0..640 {
+            m.put(i.to_string(), i);
+        }
+        // Entry 0 is used again, so 1..=10 are the least recently used.
+        m.get_or_insert_mut("0", || 0);
+        m.get_or_insert_mut("new", || 0);
+        assert_eq!(m.evictions_total, 10);
+        assert_eq!(m.len(), 631);
+        assert!(m.contains("0") && m.contains("11") && m.contains("new"));
+        assert!((1..=10).all(|i| !m.contains(&i.to_string())));
+    }
 
     #[test]
     fn evicts_the_least_recently_used_beyond_the_cap() {

@@ -8,7 +8,7 @@
 //! read from any transport gives the same alerts. An event older than the watermark when it
 //! arrives is late: it is counted and evaluated at once (a late `CreateUser` still alerts).
 
-use crate::bounded::BoundedLru;
+use crate::bounded::{BoundedLru, RecencyMap};
 use crate::classify::{Classifier, Signals};
 use crate::kinds::{self, Finding};
 use crate::state::{Baselines, DEFAULT_MAX_GROUPS, RuleState, StateStore};
@@ -214,7 +214,7 @@ pub struct Engine {
     pub(crate) seq: u64,
     pub(crate) max_time: Option<EventTime>,
     pub(crate) watermark: Option<EventTime>,
-    pub(crate) identities: BoundedLru<String, IdentityState>,
+    pub(crate) identities: RecencyMap<IdentityState>,
     pub(crate) state: Baselines,
     /// Short-lived state (threshold windows, sequences in progress), expired by event time.
     pub(crate) transient: StateStore,
@@ -272,7 +272,7 @@ impl Engine {
             seq: 0,
             max_time: None,
             watermark: None,
-            identities: BoundedLru::new(max_groups),
+            identities: RecencyMap::new(max_groups),
             state: Baselines { store: StateStore::new(max_groups), identity_space, current: Vec::new() },
             transient: StateStore::new(max_groups),
             transient_horizon,
@@ -304,7 +304,7 @@ impl Engine {
 
     /// Groups with baseline state held now.
     pub fn groups_tracked(&self) -> usize {
-        let with_identity = self.identities.iter().filter(|(_, s)| !s.rules.is_empty()).count();
+        let with_identity = self.identities.values().filter(|s| !s.rules.is_empty()).count();
         with_identity + self.state.store.len() + self.transient.len()
     }
 
@@ -387,7 +387,7 @@ impl Engine {
     /// evictions) up to date; counters are always current.
     pub fn refresh_gauges(&mut self) {
         self.stats.identities_nhi =
-            self.identities.iter().filter(|(_, s)| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
+            self.identities.values().filter(|s| s.verdict.as_ref().is_some_and(|v| v.1)).count() as u64;
         self.stats.identities_human = self.identities.len() as u64 - self.stats.identities_nhi;
         self.stats.groups_tracked = self.groups_tracked() as u64;
         self.stats.state_evictions_total = self.state_evictions_total();

@@ -9,7 +9,7 @@
 //! The format is versioned; an unknown version or a corrupt snapshot is an error, never a
 //! silent reset. Writing it to disk is the caller's business.
 
-use crate::bounded::BoundedLru;
+use crate::bounded::RecencyMap;
 use crate::engine::{Engine, EngineConfig, IdentityState, Pending};
 use crate::state::{GroupState, RuleState};
 use nhiwatch_core::{EventTime, FieldPath, SourceOffset};
@@ -94,10 +94,7 @@ fn space_name(group_by: &[FieldPath]) -> String {
 
 /// The entry of restored identity `key`; one the snapshot did not list is added as the most
 /// recently active, and listed ones keep the order they were restored in.
-fn restored_identity<'a>(
-    identities: &'a mut BoundedLru<String, IdentityState>,
-    key: &str,
-) -> Option<&'a mut IdentityState> {
+fn restored_identity<'a>(identities: &'a mut RecencyMap<IdentityState>, key: &str) -> Option<&'a mut IdentityState> {
     if !identities.contains(key) {
         identities.put(key.to_string(), IdentityState::default());
     }
@@ -110,9 +107,11 @@ impl Engine {
     fn baseline_groups(&self) -> Vec<(String, GroupState)> {
         let mut groups = self.state.store.export();
         if let Some(ns) = self.state.identity_space {
-            groups.extend(self.identities.iter().rev().filter(|(_, s)| !s.rules.is_empty()).map(|(k, s)| {
-                (format!("{ns}\u{1f}{k}"), GroupState { rules: s.rules.iter().cloned().collect(), touched: None })
-            }));
+            groups.extend(self.identities.oldest_first().into_iter().filter(|(_, s)| !s.rules.is_empty()).map(
+                |(k, s)| {
+                    (format!("{ns}\u{1f}{k}"), GroupState { rules: s.rules.iter().cloned().collect(), touched: None })
+                },
+            ));
         }
         groups
     }
@@ -130,6 +129,7 @@ impl Engine {
         }
         let mut pending: Vec<&Pending> = self.pending.iter().map(|Reverse(p)| p).collect();
         pending.sort();
+        let identities = self.identities.oldest_first();
         Snapshot {
             format: SNAPSHOT_FORMAT.to_string(),
             version: SNAPSHOT_VERSION,
@@ -138,7 +138,7 @@ impl Engine {
             max_time: self.max_time,
             watermark: self.watermark,
             seq: self.seq,
-            identities: self.identities.iter().rev().map(|(k, s)| (k.to_string(), s.signals.console_login)).collect(),
+            identities: identities.iter().map(|(k, s)| (k.to_string(), s.signals.console_login)).collect(),
             groups: self.baseline_groups(),
             transient_groups: self.transient.export(),
             dedup: self
@@ -146,12 +146,7 @@ impl Engine {
                 .iter()
                 .rev()
                 .map(|((r, k), t)| (*r, k.to_string(), *t))
-                .chain(
-                    self.identities
-                        .iter()
-                        .rev()
-                        .flat_map(|(k, s)| s.dedup.iter().map(move |(r, t)| (*r, k.clone(), *t))),
-                )
+                .chain(identities.iter().flat_map(|(k, s)| s.dedup.iter().map(move |(r, t)| (*r, k.to_string(), *t))))
                 .collect(),
             pending: pending
                 .into_iter()

@@ -3,8 +3,8 @@
 //! Groups live in one LRU, each holding the state of every rule grouped that way, so a group's
 //! key is stored once however many rules watch it. Baselines grouped by identity alone (most
 //! of them) are held by the engine with the identity itself, so the lookup that classifies an
-//! event also finds them ([`Baselines`]). When a store is full the least recently active group
-//! is evicted and counted: its baselines start over if it returns, which can only delay an
+//! event also finds them ([`Baselines`]). When a store is full the least recently active groups
+//! are evicted and counted: its baselines start over if it returns, which can only delay an
 //! alert (a fresh baseline is learning), never invent one.
 
 use crate::bounded::BoundedLru;
