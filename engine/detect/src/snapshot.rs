@@ -103,15 +103,14 @@ fn restored_identity<'a>(identities: &'a mut RecencyMap<IdentityState>, key: &st
 
 impl Engine {
     /// Every baseline group, least recently active first, as the snapshot writes them: those
-    /// held with identities under their namespace's key like any other group.
-    fn baseline_groups(&self) -> Vec<(String, GroupState)> {
+    /// held with `identities` (least recently active first) under their namespace's key like
+    /// any other group.
+    fn baseline_groups(&self, identities: &[(&String, &IdentityState)]) -> Vec<(String, GroupState)> {
         let mut groups = self.state.store.export();
         if let Some(ns) = self.state.identity_space {
-            groups.extend(self.identities.oldest_first().into_iter().filter(|(_, s)| !s.rules.is_empty()).map(
-                |(k, s)| {
-                    (format!("{ns}\u{1f}{k}"), GroupState { rules: s.rules.iter().cloned().collect(), touched: None })
-                },
-            ));
+            groups.extend(identities.iter().filter(|(_, s)| !s.rules.is_empty()).map(|(k, s)| {
+                (format!("{ns}\u{1f}{k}"), GroupState { rules: s.rules.iter().cloned().collect(), touched: None })
+            }));
         }
         groups
     }
@@ -139,7 +138,7 @@ impl Engine {
             watermark: self.watermark,
             seq: self.seq,
             identities: identities.iter().map(|(k, s)| (k.to_string(), s.signals.console_login)).collect(),
-            groups: self.baseline_groups(),
+            groups: self.baseline_groups(&identities),
             transient_groups: self.transient.export(),
             dedup: self
                 .dedup
