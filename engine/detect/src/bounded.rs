@@ -169,24 +169,28 @@ impl<V> RecencyMap<V> {
         self.map.contains_key(key)
     }
 
-    /// The entry, marked as recently used; made by `fresh` (evicting when full) if absent.
-    pub fn get_or_insert_mut(&mut self, key: &str, fresh: impl FnOnce() -> V) -> &mut V {
+    /// Makes room for `key` when the map is full and does not hold it; returns the stamp of
+    /// the use about to be made.
+    fn use_for(&mut self, key: &str) -> u64 {
         if self.map.len() >= self.cap && !self.map.contains_key(key) {
             self.evict();
         }
         self.clock += 1;
+        self.clock
+    }
+
+    /// The entry, marked as recently used; made by `fresh` (evicting when full) if absent.
+    pub fn get_or_insert_mut(&mut self, key: &str, fresh: impl FnOnce() -> V) -> &mut V {
+        let stamp = self.use_for(key);
         let slot = self.map.entry_ref(key).or_insert_with(|| Slot { last_used: 0, value: fresh() });
-        slot.last_used = self.clock;
+        slot.last_used = stamp;
         &mut slot.value
     }
 
     /// Inserts or replaces `key` as the most recently used entry, evicting when full.
     pub fn put(&mut self, key: String, value: V) {
-        if self.map.len() >= self.cap && !self.map.contains_key(key.as_str()) {
-            self.evict();
-        }
-        self.clock += 1;
-        self.map.insert(key, Slot { last_used: self.clock, value });
+        let last_used = self.use_for(&key);
+        self.map.insert(key, Slot { last_used, value });
     }
 
     /// The entry, without marking it.

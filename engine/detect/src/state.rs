@@ -4,8 +4,8 @@
 //! key is stored once however many rules watch it. Baselines grouped by identity alone (most
 //! of them) are held by the engine with the identity itself, so the lookup that classifies an
 //! event also finds them ([`Baselines`]). When a store is full the least recently active groups
-//! are evicted and counted: its baselines start over if it returns, which can only delay an
-//! alert (a fresh baseline is learning), never invent one.
+//! are evicted and counted: a group's baselines start over if it returns, which can only delay
+//! an alert (a fresh baseline is learning), never invent one.
 
 use crate::bounded::BoundedLru;
 use crate::kinds::{

@@ -40,7 +40,7 @@ pub fn observe(t: &ImpossibleTravel, st: &mut LastFix, event: &Event) -> Option<
         time: event.time,
         location,
         place: place(event),
-        ip: event.origin.to_string(),
+        ip: event.source_ip_text().to_string(),
         evidence: Cited::from_event(event),
     };
     let previous = st.fix.replace(here);
@@ -56,7 +56,7 @@ pub fn observe(t: &ImpossibleTravel, st: &mut LastFix, event: &Event) -> Option<
         "travel".into(),
         json!({
             "from": {"place": previous.place, "ip": previous.ip, "time": time_text(previous.time)},
-            "to": {"place": place(event), "ip": event.origin.to_string(), "time": time_text(event.time)},
+            "to": {"place": place(event), "ip": event.source_ip_text(), "time": time_text(event.time)},
             "distance_km": km.round(),
             "hours": (hours * 100.0).round() / 100.0,
             "speed_kmh": if speed.is_finite() { json!(speed.round()) } else { json!("instant") },
