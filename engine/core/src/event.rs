@@ -3,6 +3,7 @@
 use crate::geo::GeoInfo;
 use crate::identity::Identity;
 use crate::time::EventTime;
+use compact_str::{CompactString, ToCompactString};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
@@ -393,11 +394,12 @@ pub struct Event {
 }
 
 /// Text forms of an event's normalized fields, computed once. Not part of what the event is:
-/// two events are equal whatever their caches hold.
+/// two events are equal whatever their caches hold. Both are short for most events (an IPv4
+/// address, `s3:GetObject`) and are then held inline, so making them allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub struct TextCache {
-    action_key: OnceLock<String>,
-    source_ip: OnceLock<String>,
+    action_key: OnceLock<CompactString>,
+    source_ip: OnceLock<CompactString>,
 }
 
 impl PartialEq for TextCache {
@@ -418,9 +420,12 @@ impl Event {
     pub fn action_key_text(&self) -> &str {
         self.text.action_key.get_or_init(|| {
             if !self.service.is_empty() && self.action.starts_with(self.service.as_str()) {
-                return self.action.clone();
+                return CompactString::from(self.action.as_str());
             }
-            format!("{}:{}", self.service_short(), self.action)
+            let mut key = CompactString::from(self.service_short());
+            key.push(':');
+            key.push_str(&self.action);
+            key
         })
     }
 
@@ -436,7 +441,7 @@ impl Event {
     /// The source address as text (or the service host), made once per event; empty when the
     /// record has none.
     pub fn source_ip_text(&self) -> &str {
-        self.text.source_ip.get_or_init(|| self.origin.to_string())
+        self.text.source_ip.get_or_init(|| self.origin.to_compact_string())
     }
 
     /// The user agent's family: its first product token, lowercased (`aws-cli`, `boto3`,
