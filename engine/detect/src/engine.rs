@@ -493,20 +493,20 @@ impl Engine {
             let now = event.time;
             let fresh = || RuleState::Threshold(Box::default());
             let st = match (is_start, t.after.is_some()) {
-                (true, _) | (false, false) => self.transient.get_or_insert(&group, slot, fresh),
-                (false, true) => self.transient.get_mut(&group, slot)?,
+                (true, _) | (false, false) => self.transient.get_or_insert(group, slot, fresh),
+                (false, true) => self.transient.get_mut(group, slot)?,
             };
             let RuleState::Threshold(w) = st else { return None };
             if is_start {
                 kinds::threshold::arm(t, w, event);
-                self.transient.touch(&group, now);
+                self.transient.touch(group, now);
                 return None;
             }
             let finding = kinds::threshold::observe(t, w, event);
             if w.is_idle(t, now) {
-                self.transient.remove(&group, slot);
+                self.transient.remove(group, slot);
             } else {
-                self.transient.touch(&group, now);
+                self.transient.touch(group, now);
             }
             return finding;
         }
@@ -521,16 +521,16 @@ impl Engine {
             let starts = !seq.ordered || hits.matches(seq, 0, &subject);
             let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
             let st = if starts {
-                self.transient.get_or_insert(&group, slot, || RuleState::Sequence(Box::default()))
+                self.transient.get_or_insert(group, slot, || RuleState::Sequence(Box::default()))
             } else {
-                self.transient.get_mut(&group, slot)?
+                self.transient.get_mut(group, slot)?
             };
             let RuleState::Sequence(p) = st else { return None };
             let finding = kinds::sequence::observe(seq, p, &subject, &mut hits);
             if p.is_empty() {
-                self.transient.remove(&group, slot);
+                self.transient.remove(group, slot);
             } else {
-                self.transient.touch(&group, event.time);
+                self.transient.touch(group, event.time);
             }
             return finding;
         }
@@ -540,7 +540,11 @@ impl Engine {
         let now = event.time;
         let space = self.group_spaces[index];
         let keys = &mut self.key_cache;
-        let group = || keys.key(space, event, rule);
+        // Called at most once; the key borrows the cache until the state is found.
+        let group = move || {
+            let keys = keys;
+            keys.key(space, event, rule)
+        };
         match &rule.kind {
             RuleKind::Match => Some(Finding::single(Cited::from_event(event), Map::new())),
             RuleKind::NewValue(nv) => {
@@ -699,36 +703,43 @@ fn joined_values(event: &Event, fields: &[FieldPath], out: &mut String) -> bool 
 }
 
 /// The group keys of one event, built once per namespace (rules grouped by the same fields
-/// share them) and kept until the next event.
+/// share them) and kept until the next event. They are written into one buffer that is
+/// reused from event to event: a store copies a key only when it makes a new group.
 #[derive(Debug, Default)]
 struct GroupKeys {
-    cache: Vec<(u16, Option<Arc<str>>)>,
-    /// Where a key is written before it is shared.
-    scratch: String,
+    /// (namespace, where its key is in `texts`, or `None` when a grouping field is absent).
+    cache: Vec<(u16, Option<(usize, usize)>)>,
+    texts: String,
 }
 
 impl GroupKeys {
     fn clear(&mut self) {
         self.cache.clear();
+        self.texts.clear();
     }
 
     /// The group key of `rule` (namespace `space`) for `event`; `None` when a grouping field
     /// is absent.
-    fn key(&mut self, space: u16, event: &Event, rule: &Rule) -> Option<Arc<str>> {
-        if let Some((_, key)) = self.cache.iter().find(|(s, _)| *s == space) {
-            return key.clone();
-        }
-        let key = &mut self.scratch;
-        key.clear();
-        key.push_str(itoa::Buffer::new().format(space));
-        let mut complete = true;
-        for f in &rule.group_by {
-            key.push('\u{1f}');
-            complete &= event.write_field_text(f, key);
-        }
-        let key: Option<Arc<str>> = complete.then(|| Arc::from(key.as_str()));
-        self.cache.push((space, key.clone()));
-        key
+    fn key(&mut self, space: u16, event: &Event, rule: &Rule) -> Option<&str> {
+        let span = match self.cache.iter().find(|(s, _)| *s == space) {
+            Some((_, span)) => *span,
+            None => {
+                let start = self.texts.len();
+                self.texts.push_str(itoa::Buffer::new().format(space));
+                let mut complete = true;
+                for f in &rule.group_by {
+                    self.texts.push('\u{1f}');
+                    complete &= event.write_field_text(f, &mut self.texts);
+                }
+                let span = complete.then_some((start, self.texts.len()));
+                if !complete {
+                    self.texts.truncate(start);
+                }
+                self.cache.push((space, span));
+                span
+            }
+        };
+        span.and_then(|(start, end)| self.texts.get(start..end))
     }
 }
 

@@ -15,7 +15,6 @@ use crate::kinds::{
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use std::ops::DerefMut;
-use std::sync::Arc;
 
 /// Default cap on groups held (about 1–2 KiB each when idle).
 pub const DEFAULT_MAX_GROUPS: usize = 1_000_000;
@@ -99,24 +98,25 @@ impl Baselines {
     /// The state of `rule` (namespace `space`) for the current event's group, created by
     /// `make` when absent; `group` gives the group key of other namespaces (`None`: a grouping
     /// field is absent, no state).
-    pub fn get_or_insert(
+    pub fn get_or_insert<'k>(
         &mut self,
         space: u16,
         rule: u16,
-        group: impl FnOnce() -> Option<Arc<str>>,
+        group: impl FnOnce() -> Option<&'k str>,
         make: impl FnOnce() -> RuleState,
     ) -> Option<&mut RuleState> {
         if self.identity_space == Some(space) {
             return Some(rule_state(&mut self.current, rule, make));
         }
-        Some(self.store.get_or_insert(&group()?, rule, make))
+        Some(self.store.get_or_insert(group()?, rule, make))
     }
 }
 
-/// The bounded store. Keys are shared with the event's group keys, so a new group copies none.
+/// The bounded store. It is looked up with the event's group key and copies it only to make a
+/// new group.
 #[derive(Debug)]
 pub struct StateStore {
-    groups: BoundedLru<Arc<str>, GroupState>,
+    groups: BoundedLru<String, GroupState>,
 }
 
 impl StateStore {
@@ -136,7 +136,7 @@ impl StateStore {
     }
 
     /// The state of `rule` for `group`, created by `make` when absent. Marks the group active.
-    pub fn get_or_insert(&mut self, group: &Arc<str>, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState {
+    pub fn get_or_insert(&mut self, group: &str, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState {
         rule_state(&mut self.groups.get_or_insert_mut(group, GroupState::default).rules, rule, make)
     }
 
@@ -189,13 +189,13 @@ impl StateStore {
 
     /// Every group, least recently active first (the order to re-insert them in).
     pub fn export(&self) -> Vec<(String, GroupState)> {
-        self.groups.iter().rev().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        self.groups.iter().rev().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Re-inserts exported groups (least recently active first).
     pub fn import(&mut self, groups: Vec<(String, GroupState)>) {
         for (k, v) in groups {
-            self.groups.put(Arc::from(k), v);
+            self.groups.put(k, v);
         }
     }
 }
