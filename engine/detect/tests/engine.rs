@@ -181,3 +181,55 @@ sequence:
     // Ten minutes of addresses (plus the lateness buffer and a sweep's slack) stay, not 6000.
     assert!(engine.groups_tracked() < 2000, "{} groups held", engine.groups_tracked());
 }
+
+#[test]
+fn each_grouping_of_one_event_gets_its_own_key() {
+    // Three windows on the same calls: by bucket (absent from some calls), by identity, and
+    // by identity and bucket together. A call without a bucket counts only for the identity.
+    let window = |id: &str, group_by: &str| {
+        format!(
+            "id: {id}
+title: t
+description: d
+severity: low
+attack: [T1087.004]
+kind: threshold
+condition: {{field: action, prefix: [List]}}
+group_by: [{group_by}]
+window: 10m
+threshold: {{count: 2}}
+dedup: {{window: 0s}}
+"
+        )
+    };
+    let files: Vec<(String, String)> = [
+        ("by-bucket", "requestParameters.bucketName"),
+        ("by-identity", "identity.id"),
+        ("by-both", "identity.id, requestParameters.bucketName"),
+    ]
+    .iter()
+    .map(|(id, g)| (format!("{id}.yml"), window(id, g)))
+    .collect();
+    let table = AttackTable::parse("attack.yml", TABLE).expect("table");
+    let pack = Arc::new(RulePack::load(&files, &table).expect("rules load"));
+    let call = |id: &str, second: u32, bucket: Option<&str>| {
+        let params = bucket.map(|b| format!(r#","requestParameters":{{"bucketName":"{b}"}}"#)).unwrap_or_default();
+        format!(
+            r#"{{"eventTime":"2026-03-14T02:00:{second:02}Z","eventName":"ListObjects","eventID":"{id}","sourceIPAddress":"52.94.1.1"{params},"userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111111111111:user/svc_ci","userName":"svc_ci"}}}}"#
+        )
+    };
+    let records =
+        [call("a", 0, None), call("b", 1, Some("logs")), call("c", 2, Some("data")), call("d", 3, Some("logs"))];
+    let (alerts, _) = run(pack, &records);
+    let fired: Vec<(&str, Vec<&str>)> =
+        alerts.iter().map(|a| (a.rule_id.as_str(), a.evidence.iter().map(|e| e.event_id()).collect())).collect();
+    assert_eq!(
+        fired,
+        vec![
+            ("by-identity", vec!["a", "b"]),
+            ("by-bucket", vec!["b", "d"]),
+            ("by-identity", vec!["c", "d"]),
+            ("by-both", vec!["b", "d"])
+        ]
+    );
+}
