@@ -499,15 +499,12 @@ impl Engine {
             let RuleState::Threshold(w) = st else { return None };
             if is_start {
                 kinds::threshold::arm(t, w, event);
-                self.transient.touch(group, now);
+                self.transient.settle(group, slot, true, now);
                 return None;
             }
             let finding = kinds::threshold::observe(t, w, event);
-            if w.is_idle(t, now) {
-                self.transient.remove(group, slot);
-            } else {
-                self.transient.touch(group, now);
-            }
+            let live = !w.is_idle(t, now);
+            self.transient.settle(group, slot, live, now);
             return finding;
         }
         if matches!(rule.kind, RuleKind::Sequence(_)) {
@@ -527,11 +524,8 @@ impl Engine {
             };
             let RuleState::Sequence(p) = st else { return None };
             let finding = kinds::sequence::observe(seq, p, &subject, &mut hits);
-            if p.is_empty() {
-                self.transient.remove(group, slot);
-            } else {
-                self.transient.touch(group, event.time);
-            }
+            let live = !p.is_empty();
+            self.transient.settle(group, slot, live, event.time);
             return finding;
         }
         if !rule.condition.matches(&subject) {

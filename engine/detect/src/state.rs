@@ -155,20 +155,17 @@ impl StateStore {
         self.groups.get_mut(group)?.rules.iter_mut().find(|(r, _)| *r == rule).map(|(_, s)| s)
     }
 
-    /// Drops one rule's state of a group, and the group once no rule holds state for it.
-    pub fn remove(&mut self, group: &str, rule: u16) {
-        if let Some(g) = self.groups.peek_mut(group) {
-            g.rules.retain(|(r, _)| *r != rule);
-            if g.rules.is_empty() {
-                self.groups.pop(group);
-            }
-        }
-    }
-
-    /// Records that `group` was active at `now`.
-    pub fn touch(&mut self, group: &str, now: nhiwatch_core::EventTime) {
-        if let Some(g) = self.groups.peek_mut(group) {
+    /// After `rule` saw an event of `group` at `now`: marks the group active while the rule's
+    /// state is `live`, or drops that state (and the group once no rule holds state for it).
+    pub fn settle(&mut self, group: &str, rule: u16, live: bool, now: nhiwatch_core::EventTime) {
+        let Some(g) = self.groups.peek_mut(group) else { return };
+        if live {
             g.touched = Some(g.touched.map_or(now, |t| t.max(now)));
+            return;
+        }
+        g.rules.retain(|(r, _)| *r != rule);
+        if g.rules.is_empty() {
+            self.groups.pop(group);
         }
     }
 
