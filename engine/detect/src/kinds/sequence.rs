@@ -2,7 +2,7 @@
 
 use super::Finding;
 use crate::engine::MAX_EVIDENCE;
-use nhiwatch_core::{Cited, Event, EventTime};
+use nhiwatch_core::{Cited, Event, EventTime, FieldValue};
 use nhiwatch_rules::{Sequence, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -23,6 +23,10 @@ struct Run {
     next: usize,
     vars: Vars,
     evidence: SmallVec<[Cited; 1]>,
+    /// [`first_hash`] of the values captured at the first step; 0 when not known (a run
+    /// restored from a snapshot, which does not keep it).
+    #[serde(skip)]
+    first: u64,
 }
 
 /// Sequences in progress for one group.
@@ -117,6 +121,29 @@ fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(Arc<str>, Box<str
         && capture.iter().zip(vars).all(|((var, path), (name, value))| var == name && event.field_text_is(path, value))
 }
 
+/// A fixed hash of the values the first step captures from `event` (never 0), so a caller
+/// that keeps acting finds its own run among many by comparing numbers; `None` when a value is
+/// absent (no run starts).
+fn first_hash(seq: &Sequence, event: &Event) -> Option<u64> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = foldhash::fast::FixedState::with_seed(0).build_hasher();
+    for (_, path) in &seq.steps[0].capture {
+        let found = event.visit_field(path, &mut |v| {
+            match v {
+                FieldValue::Str(s) => hasher.write(s.as_bytes()),
+                other => hasher.write(other.to_text().as_bytes()),
+            }
+            // Ends the value: ("ab", "c") and ("a", "bc") differ.
+            hasher.write_u8(0xff);
+            true
+        });
+        if !found {
+            return None;
+        }
+    }
+    Some(hasher.finish().max(1))
+}
+
 fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vars> {
     seq.steps[step]
         .capture
@@ -167,20 +194,33 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
     });
     // Other runs completed by the same event are the same finding (one alert cites it).
     st.runs.retain(|r| r.next < seq.steps.len());
-    if hits.matches(seq, 0, subject) {
+    if hits.matches(seq, 0, subject)
+        && let Some(first) = first_hash(seq, event)
+    {
         // A run that has only taken the first step with the same values is the same run, started
         // again: its window restarts now. Its cited event is renewed only when it is older than
         // half the window, so a caller that keeps acting does not copy every one of its events.
-        if let Some(same) = st.runs.iter_mut().find(|r| r.next == 1 && same_first_captures(seq, event, &r.vars)) {
+        let same = st
+            .runs
+            .iter_mut()
+            .find(|r| r.next == 1 && (r.first == first || r.first == 0) && same_first_captures(seq, event, &r.vars));
+        if let Some(same) = same {
             if event.time - same.started > seq.within / 2 {
                 same.evidence = smallvec![Cited::from_event(event)];
             }
             same.started = event.time;
+            same.first = first;
         } else if let Some(vars) = captures(seq, 0, event) {
             if st.runs.len() >= MAX_RUNS {
                 st.runs.remove(0);
             }
-            st.runs.push(Run { started: event.time, next: 1, vars, evidence: smallvec![Cited::from_event(event)] });
+            st.runs.push(Run {
+                started: event.time,
+                next: 1,
+                vars,
+                evidence: smallvec![Cited::from_event(event)],
+                first,
+            });
         }
     }
     finding
