@@ -290,58 +290,69 @@ impl Event {
         equal
     }
 
-    fn visit_builtin(&self, b: Builtin, visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
-        let opt = |s: &Option<String>, visit: &mut dyn FnMut(FieldValue<'_>) -> bool| {
-            s.as_deref().is_some_and(|s| visit(FieldValue::Str(s)))
-        };
+    /// The value of builtin field `b` when the event holds it as is: `Some(None)` when it is
+    /// absent, `None` for the fields made on request (time text, user-agent family, network,
+    /// ASN text), which [`Event::visit_field`] makes. Conditions read held fields through this
+    /// without a visitor.
+    pub fn builtin_value(&self, b: Builtin) -> Option<Option<FieldValue<'_>>> {
+        fn opt(s: &Option<String>) -> Option<FieldValue<'_>> {
+            s.as_deref().map(FieldValue::Str)
+        }
         let id = &self.identity;
+        let geo = self.geo.as_deref();
+        let value = match b {
+            Builtin::Time | Builtin::UserAgentFamily | Builtin::SourceNetwork | Builtin::GeoAsn => return None,
+            Builtin::Source => Some(FieldValue::Str(self.source.as_str())),
+            Builtin::Account => Some(FieldValue::Str(&self.account)),
+            Builtin::Region => Some(FieldValue::Str(&self.region)),
+            Builtin::Service => Some(FieldValue::Str(&self.service)),
+            Builtin::Action => Some(FieldValue::Str(&self.action)),
+            Builtin::EventId => Some(FieldValue::Str(&self.event_id)),
+            Builtin::IdentityId => Some(FieldValue::Str(id.key.as_str())),
+            Builtin::IdentityType => Some(FieldValue::Str(id.kind.as_str())),
+            Builtin::IdentityName => Some(FieldValue::Str(&id.name)),
+            Builtin::IdentityAccount => Some(FieldValue::Str(&id.account)),
+            Builtin::IdentityAccessKeyId => opt(&id.access_key_id),
+            Builtin::IdentitySessionName => opt(&id.session_name),
+            Builtin::IdentityVia => opt(&id.via),
+            Builtin::IdentityNhi => Some(FieldValue::Bool(id.nhi)),
+            Builtin::IdentityNhiReason => Some(FieldValue::Str(&id.nhi_reason)),
+            Builtin::SourceIp => match &self.origin {
+                crate::Origin::Unknown => None,
+                _ => Some(FieldValue::Str(self.source_ip_text())),
+            },
+            Builtin::UserAgent => Some(FieldValue::Str(&self.user_agent)),
+            Builtin::ErrorCode => opt(&self.outcome.error_code),
+            Builtin::ErrorMessage => opt(&self.outcome.error_message),
+            Builtin::Outcome => Some(FieldValue::Str(if self.outcome.is_success() { "success" } else { "failure" })),
+            Builtin::ReadOnly => self.read_only.map(FieldValue::Bool),
+            Builtin::Category => Some(FieldValue::Str(&self.category)),
+            Builtin::VpcEndpointId => opt(&self.vpc_endpoint_id),
+            Builtin::InvokedBy => opt(&self.invoked_by),
+            Builtin::ActionKey => Some(FieldValue::Str(self.action_key_text())),
+            Builtin::GeoCountry => geo.and_then(|g| g.country.as_deref()).map(FieldValue::Str),
+            Builtin::GeoCity => geo.and_then(|g| g.city.as_deref()).map(FieldValue::Str),
+            Builtin::GeoAsOrg => geo.and_then(|g| g.as_org.as_deref()).map(FieldValue::Str),
+        };
+        Some(value)
+    }
+
+    fn visit_builtin(&self, b: Builtin, visit: &mut dyn FnMut(FieldValue<'_>) -> bool) -> bool {
+        if let Some(value) = self.builtin_value(b) {
+            return value.is_some_and(visit);
+        }
         match b {
             Builtin::Time => visit(FieldValue::Str(&self.time.to_rfc3339())),
-            Builtin::Source => visit(FieldValue::Str(self.source.as_str())),
-            Builtin::Account => visit(FieldValue::Str(&self.account)),
-            Builtin::Region => visit(FieldValue::Str(&self.region)),
-            Builtin::Service => visit(FieldValue::Str(&self.service)),
-            Builtin::Action => visit(FieldValue::Str(&self.action)),
-            Builtin::EventId => visit(FieldValue::Str(&self.event_id)),
-            Builtin::IdentityId => visit(FieldValue::Str(id.key.as_str())),
-            Builtin::IdentityType => visit(FieldValue::Str(id.kind.as_str())),
-            Builtin::IdentityName => visit(FieldValue::Str(&id.name)),
-            Builtin::IdentityAccount => visit(FieldValue::Str(&id.account)),
-            Builtin::IdentityAccessKeyId => opt(&id.access_key_id, visit),
-            Builtin::IdentitySessionName => opt(&id.session_name, visit),
-            Builtin::IdentityVia => opt(&id.via, visit),
-            Builtin::IdentityNhi => visit(FieldValue::Bool(id.nhi)),
-            Builtin::IdentityNhiReason => visit(FieldValue::Str(&id.nhi_reason)),
-            Builtin::SourceIp => match &self.origin {
-                crate::Origin::Unknown => false,
-                _ => visit(FieldValue::Str(self.source_ip_text())),
-            },
-            Builtin::UserAgent => visit(FieldValue::Str(&self.user_agent)),
-            Builtin::ErrorCode => opt(&self.outcome.error_code, visit),
-            Builtin::ErrorMessage => opt(&self.outcome.error_message, visit),
-            Builtin::Outcome => visit(FieldValue::Str(if self.outcome.is_success() { "success" } else { "failure" })),
-            Builtin::ReadOnly => self.read_only.is_some_and(|r| visit(FieldValue::Bool(r))),
-            Builtin::Category => visit(FieldValue::Str(&self.category)),
-            Builtin::VpcEndpointId => opt(&self.vpc_endpoint_id, visit),
-            Builtin::InvokedBy => opt(&self.invoked_by, visit),
-            Builtin::ActionKey => visit(FieldValue::Str(self.action_key_text())),
             Builtin::UserAgentFamily => {
                 let family = self.user_agent_family();
                 !family.is_empty() && visit(FieldValue::Str(&family))
             }
             Builtin::SourceNetwork => self.source_network().is_some_and(|n| visit(FieldValue::Str(&n))),
-            Builtin::GeoCountry => {
-                self.geo.as_ref().and_then(|g| g.country.as_deref()).is_some_and(|c| visit(FieldValue::Str(c)))
-            }
-            Builtin::GeoCity => {
-                self.geo.as_ref().and_then(|g| g.city.as_deref()).is_some_and(|c| visit(FieldValue::Str(c)))
-            }
             Builtin::GeoAsn => {
                 self.geo.as_ref().and_then(|g| g.asn).is_some_and(|a| visit(FieldValue::Str(&format!("AS{a}"))))
             }
-            Builtin::GeoAsOrg => {
-                self.geo.as_ref().and_then(|g| g.as_org.as_deref()).is_some_and(|o| visit(FieldValue::Str(o)))
-            }
+            // Held fields were read above.
+            _ => false,
         }
     }
 }

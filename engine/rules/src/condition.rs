@@ -293,6 +293,16 @@ impl Predicate {
                 _ => {}
             }
         }
+        // A field the event holds as is (identity, action, service...) is read without a visitor.
+        if let FieldPath::Builtin(b) = &self.field
+            && !matches!(self.op, Op::External(_) | Op::OrgNetwork(_) | Op::EqualsField(_))
+            && let Some(value) = event.builtin_value(*b)
+        {
+            return match &self.op {
+                Op::Exists(want) => value.is_some_and(|v| !matches!(v, FieldValue::Null)) == *want,
+                op => value.is_some_and(|v| self.value_matches(op, v)),
+            };
+        }
         match &self.op {
             Op::Exists(want) => {
                 let found = event.visit_field(&self.field, &mut |v| !matches!(v, FieldValue::Null));
