@@ -490,22 +490,22 @@ impl Engine {
                 return None;
             }
             let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
-            let now = event.time;
+            // A window waiting for its start event exists only once that event was seen.
+            let create = is_start || t.after.is_none();
             let fresh = || RuleState::Threshold(Box::default());
-            let st = match (is_start, t.after.is_some()) {
-                (true, _) | (false, false) => self.transient.get_or_insert(group, slot, fresh),
-                (false, true) => self.transient.get_mut(group, slot)?,
-            };
-            let RuleState::Threshold(w) = st else { return None };
-            if is_start {
-                kinds::threshold::arm(t, w, event);
-                self.transient.settle(group, slot, true, now);
-                return None;
-            }
-            let finding = kinds::threshold::observe(t, w, event);
-            let live = !w.is_idle(t, now);
-            self.transient.settle(group, slot, live, now);
-            return finding;
+            let now = event.time;
+            return self
+                .transient
+                .step(group, slot, now, create, fresh, |st| {
+                    let RuleState::Threshold(w) = st else { return (None, true) };
+                    if is_start {
+                        kinds::threshold::arm(t, w, event);
+                        return (None, true);
+                    }
+                    let finding = kinds::threshold::observe(t, w, event);
+                    (finding, !w.is_idle(t, now))
+                })
+                .flatten();
         }
         if matches!(rule.kind, RuleKind::Sequence(_)) {
             // Sequences see every event of the group: a step's own condition decides.
@@ -517,16 +517,15 @@ impl Engine {
             let mut hits = kinds::sequence::StepHits::default();
             let starts = !seq.ordered || hits.matches(seq, 0, &subject);
             let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
-            let st = if starts {
-                self.transient.get_or_insert(group, slot, || RuleState::Sequence(Box::default()))
-            } else {
-                self.transient.get_mut(group, slot)?
-            };
-            let RuleState::Sequence(p) = st else { return None };
-            let finding = kinds::sequence::observe(seq, p, &subject, &mut hits);
-            let live = !p.is_empty();
-            self.transient.settle(group, slot, live, event.time);
-            return finding;
+            let fresh = || RuleState::Sequence(Box::default());
+            return self
+                .transient
+                .step(group, slot, event.time, starts, fresh, |st| {
+                    let RuleState::Sequence(p) = st else { return (None, true) };
+                    let finding = kinds::sequence::observe(seq, p, &subject, &mut hits);
+                    (finding, !p.is_empty())
+                })
+                .flatten();
         }
         if !rule.condition.matches(&subject) {
             return None;

@@ -150,23 +150,42 @@ impl StateStore {
         self.groups.evictions_total = n;
     }
 
-    /// The state of `rule` for `group`, if any, without creating it (still marks it active).
-    pub fn get_mut(&mut self, group: &str, rule: u16) -> Option<&mut RuleState> {
-        self.groups.get_mut(group)?.rules.iter_mut().find(|(r, _)| *r == rule).map(|(_, s)| s)
-    }
-
-    /// After `rule` saw an event of `group` at `now`: marks the group active while the rule's
-    /// state is `live`, or drops that state (and the group once no rule holds state for it).
-    pub fn settle(&mut self, group: &str, rule: u16, live: bool, now: nhiwatch_core::EventTime) {
-        let Some(g) = self.groups.peek_mut(group) else { return };
+    /// Runs `step` on the state of `rule` for `group` at event time `now`, in one lookup of
+    /// the group. The state is made by `make` when absent if `create`; otherwise an absent state
+    /// is left absent (`None`). `step` says whether the state is still live: a live group is
+    /// marked active, a dead state is dropped (and its group once no rule holds state for it).
+    pub fn step<R>(
+        &mut self,
+        group: &str,
+        rule: u16,
+        now: nhiwatch_core::EventTime,
+        create: bool,
+        make: impl FnOnce() -> RuleState,
+        step: impl FnOnce(&mut RuleState) -> (R, bool),
+    ) -> Option<R> {
+        let g = if create {
+            self.groups.get_or_insert_mut(group, GroupState::default)
+        } else {
+            self.groups.get_mut(group)?
+        };
+        let pos = match g.rules.iter().position(|(r, _)| *r == rule) {
+            Some(pos) => pos,
+            None if create => {
+                g.rules.push((rule, make()));
+                g.rules.len() - 1
+            }
+            None => return None,
+        };
+        let (out, live) = step(&mut g.rules[pos].1);
         if live {
             g.touched = Some(g.touched.map_or(now, |t| t.max(now)));
-            return;
+        } else {
+            g.rules.remove(pos);
+            if g.rules.is_empty() {
+                self.groups.pop(group);
+            }
         }
-        g.rules.retain(|(r, _)| *r != rule);
-        if g.rules.is_empty() {
-            self.groups.pop(group);
-        }
+        Some(out)
     }
 
     /// Drops the least recently active groups untouched since `before` (short-lived state:
