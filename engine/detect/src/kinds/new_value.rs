@@ -1,6 +1,7 @@
 //! `new_value` state: the values a group has used, with first and last sight.
 
 use super::{Finding, time_text};
+use compact_str::CompactString;
 use nhiwatch_core::Cited;
 use nhiwatch_core::{Event, EventTime};
 use nhiwatch_rules::NewValue;
@@ -10,10 +11,11 @@ use serde_json::{Map, Value, json};
 /// Values shown in an alert's baseline.
 const BASELINE_VALUES_SHOWN: usize = 10;
 
-/// One value and when it was seen.
+/// One value and when it was seen. Most values (a country, an ASN, `s3:GetObject`) are short
+/// and held inline, so confirming a hash match reads no other memory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Seen {
-    value: Box<str>,
+    value: CompactString,
     /// [`value_hash`] of the value, compared first so a lookup reads few values (0: not known
     /// yet, as after a snapshot is restored).
     #[serde(skip)]
@@ -63,7 +65,7 @@ pub fn observe(nv: &NewValue, st: &mut ValueSet, value: &str, event: &Event, may
     }
     st.events += 1;
     let hash = value_hash(value);
-    if let Some(seen) = st.values.iter_mut().find(|s| (s.hash == hash || s.hash == 0) && &*s.value == value) {
+    if let Some(seen) = st.values.iter_mut().find(|s| (s.hash == hash || s.hash == 0) && s.value == value) {
         seen.last = seen.last.max(now);
         seen.hash = hash;
         return None;
