@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// A decoded record and what was repaired in it.
 #[derive(Debug, Clone)]
@@ -347,7 +347,10 @@ pub(crate) fn origin_of(text: Option<&str>, notes: &mut Vec<Note>) -> Origin {
 
 /// The `exec-env/…` token AWS SDKs add inside managed runtimes (Lambda, ECS, CodeBuild).
 fn runtime_of(user_agent: &str) -> Option<String> {
-    let start = memchr::memmem::find(user_agent.as_bytes(), b"exec-env/")? + "exec-env/".len();
+    // Built once: building a searcher costs more than searching one user agent.
+    static EXEC_ENV: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"exec-env/"));
+    let start = EXEC_ENV.find(user_agent.as_bytes())? + "exec-env/".len();
     let token = user_agent[start..].split(|c: char| c.is_whitespace() || c == ')').next()?;
     (!token.is_empty()).then(|| token.to_string())
 }
@@ -512,13 +515,20 @@ fn last_segment(arn: &str) -> &str {
 
 /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` → (role ARN, role name, session name).
 fn role_of_session<'a>(arn: &'a str, account: &'a str) -> Option<RoleSession<'a>> {
-    let rest = arn.split_once(":assumed-role/").map(|(_, r)| r)?;
+    // One pass over the colons for a well-formed ARN (every assumed-role event has one); a
+    // search for the marker anywhere otherwise.
+    let mut parts = arn.splitn(6, ':');
+    let fields: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
+    let rest = match fields[5].and_then(|r| r.strip_prefix("assumed-role/")) {
+        Some(rest) => rest,
+        None => arn.split_once(":assumed-role/").map(|(_, r)| r)?,
+    };
     let (role, session) = match rest.split_once('/') {
         Some((r, s)) => (r, Some(s)),
         None => (rest, None),
     };
-    let partition = arn.split(':').nth(1).unwrap_or("aws");
-    let account = arn.split(':').nth(4).filter(|a| !a.is_empty()).unwrap_or(account);
+    let partition = fields[1].unwrap_or("aws");
+    let account = fields[4].filter(|a| !a.is_empty()).unwrap_or(account);
     Some(RoleSession { partition, account, role, session })
 }
 
@@ -610,6 +620,22 @@ mod tests {
         let d = decode_record(text, off()).expect("decodes");
         assert_eq!(d.event.identity.key.as_str(), "arn:aws:iam::1:role/ci");
         assert_eq!(d.notes, vec![Note::SynthesizedEventId]);
+    }
+
+    #[test]
+    fn session_arns_are_split_into_role_and_session() {
+        let s = role_of_session("arn:aws-us-gov:sts::222222222222:assumed-role/ci/run-1", "1").expect("parses");
+        assert_eq!(
+            (s.role_arn().as_str(), s.role, s.session),
+            ("arn:aws-us-gov:iam::222222222222:role/ci", "ci", Some("run-1"))
+        );
+        // No account in the ARN: the record's account.
+        let s = role_of_session("arn:aws:sts:::assumed-role/ci", "1").expect("parses");
+        assert_eq!((s.role_arn().as_str(), s.session), ("arn:aws:iam::1:role/ci", None));
+        // Malformed: the marker is still found where it is.
+        let s = role_of_session("sts:assumed-role/ci/x", "1").expect("parses");
+        assert_eq!((s.role, s.session), ("ci", Some("x")));
+        assert!(role_of_session("arn:aws:iam::1:role/ci", "1").is_none());
     }
 
     #[test]
