@@ -84,10 +84,10 @@ const K8S_SENSITIVE_ACTIONS: &[&str] = &[
 fn sensitive_action(e: &Event) -> Option<String> {
     let listed = |list: &[&str], action: &str| list.iter().any(|a| a.eq_ignore_ascii_case(action));
     let found = match e.source {
-        SourceKind::CloudTrail => listed(SENSITIVE_ACTIONS, &e.action).then(|| e.action.clone()),
-        SourceKind::GcpAudit => listed(GCP_SENSITIVE_ACTIONS, &e.action).then(|| e.action.clone()),
+        SourceKind::CloudTrail => listed(SENSITIVE_ACTIONS, &e.action).then(|| e.action.to_string()),
+        SourceKind::GcpAudit => listed(GCP_SENSITIVE_ACTIONS, &e.action).then(|| e.action.to_string()),
         SourceKind::AzureActivity | SourceKind::AzureAudit => {
-            listed(AZURE_SENSITIVE_ACTIONS, &e.action).then(|| e.action.clone())
+            listed(AZURE_SENSITIVE_ACTIONS, &e.action).then(|| e.action.to_string())
         }
         SourceKind::AzureSignIn => None,
         SourceKind::K8sAudit => {
@@ -207,7 +207,7 @@ pub fn inventory(
         acc.week_days[e.time.weekday().num_days_from_monday() as usize] += 1.0;
         acc.hours[e.time.hour() as usize] += 1.0;
         if let Some(k) = &e.identity.access_key_id {
-            acc.keys.insert(k.clone());
+            acc.keys.insert(k.to_string());
         }
     };
     let report = replay_observed(opts, pack, config, diagnostics, &mut observe)?;
@@ -224,7 +224,7 @@ pub fn inventory(
                 alerts: alerts.get(id.as_str()).copied().unwrap_or(0),
                 kind: a.identity.kind.as_str().to_string(),
                 name: a.identity.name.clone(),
-                account: a.identity.account.clone(),
+                account: a.identity.account.to_string(),
                 nhi,
                 nhi_reason,
                 first_seen: a.first,

@@ -357,13 +357,13 @@ pub struct Event {
     /// Log source.
     pub source: SourceKind,
     /// Account the event was recorded in (`recipientAccountId`).
-    pub account: String,
+    pub account: CompactString,
     /// Region (`awsRegion`).
-    pub region: String,
+    pub region: CompactString,
     /// Service endpoint (`eventSource`, e.g. `iam.amazonaws.com`).
-    pub service: String,
+    pub service: CompactString,
     /// API action (`eventName`).
-    pub action: String,
+    pub action: CompactString,
     /// Unique id of the record (`eventID`).
     pub event_id: String,
     /// Who acted.
@@ -377,7 +377,7 @@ pub struct Event {
     /// `readOnly`, when the record says.
     pub read_only: Option<bool>,
     /// `eventCategory` (`Management`, `Data`, `Insight`).
-    pub category: String,
+    pub category: CompactString,
     /// `vpcEndpointId`.
     pub vpc_endpoint_id: Option<String>,
     /// `userIdentity.invokedBy`: the AWS service that made the call for the identity.

@@ -295,8 +295,8 @@ impl Event {
     /// ASN text), which [`Event::visit_field`] makes. Conditions read held fields through this
     /// without a visitor.
     pub fn builtin_value(&self, b: Builtin) -> Option<Option<FieldValue<'_>>> {
-        fn opt(s: &Option<String>) -> Option<FieldValue<'_>> {
-            s.as_deref().map(FieldValue::Str)
+        fn opt<S: AsRef<str>>(s: &Option<S>) -> Option<FieldValue<'_>> {
+            s.as_ref().map(|s| FieldValue::Str(s.as_ref()))
         }
         let id = &self.identity;
         let geo = self.geo.as_deref();

@@ -1,5 +1,6 @@
 //! Identities: who acted, keyed so that every session of one role is one identity.
 
+use compact_str::CompactString;
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -117,11 +118,11 @@ pub struct Identity {
     /// Principal type.
     pub kind: IdentityType,
     /// Account that owns the identity (may differ from the event's account).
-    pub account: String,
+    pub account: CompactString,
     /// Short readable name: role name, user name, service, `root`.
     pub name: String,
     /// Access key used for this call, if any (`AKIA…` long-lived, `ASIA…` temporary).
-    pub access_key_id: Option<String>,
+    pub access_key_id: Option<CompactString>,
     /// Role session name (`i-0abc…` for instance profiles, a CI job id, a user's e-mail).
     pub session_name: Option<String>,
     /// True when the credentials came from web identity (OIDC) federation: EKS service
@@ -149,11 +150,11 @@ fn unclassified() -> Arc<str> {
 
 impl Identity {
     /// An identity with no classification yet.
-    pub fn new(key: IdentityKey, kind: IdentityType, account: String, name: String) -> Self {
+    pub fn new(key: IdentityKey, kind: IdentityType, account: impl Into<CompactString>, name: String) -> Self {
         Self {
             key,
             kind,
-            account,
+            account: account.into(),
             name,
             access_key_id: None,
             session_name: None,
@@ -258,12 +259,8 @@ mod tests {
 
     #[test]
     fn instance_profile_sessions_are_recognised() {
-        let mut id = Identity::new(
-            IdentityKey("arn:aws:iam::1:role/web".into()),
-            IdentityType::AssumedRole,
-            "1".into(),
-            "web".into(),
-        );
+        let mut id =
+            Identity::new(IdentityKey("arn:aws:iam::1:role/web".into()), IdentityType::AssumedRole, "1", "web".into());
         id.session_name = Some("i-0a1b2c3d4e5f".into());
         assert!(id.is_instance_profile_session());
         id.session_name = Some("i-deploy".into());

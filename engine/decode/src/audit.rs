@@ -11,6 +11,7 @@
 use crate::bad::{BadReason, Note};
 use crate::cloudtrail::{Decoded, RecordError, content_id, invalid_time, origin_of, parse_event_time, raw_record};
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use nhiwatch_core::geo::GeoInfo;
 use nhiwatch_core::{Event, Identity, Outcome, SourceKind, SourceOffset};
 use serde_json::Value;
@@ -76,10 +77,10 @@ fn pubsub_message(data: &str, offset: SourceOffset) -> Result<Decoded, RecordErr
 pub(crate) struct Draft {
     pub time: DateTime<Utc>,
     pub source: SourceKind,
-    pub account: String,
-    pub region: String,
-    pub service: String,
-    pub action: String,
+    pub account: CompactString,
+    pub region: CompactString,
+    pub service: CompactString,
+    pub action: CompactString,
     /// The record's own id; `None` derives one from the record's content.
     pub event_id: Option<String>,
     pub identity: Identity,
@@ -87,7 +88,7 @@ pub(crate) struct Draft {
     pub user_agent: String,
     pub outcome: Outcome,
     pub read_only: Option<bool>,
-    pub category: String,
+    pub category: CompactString,
     /// Where the record itself says the caller was (Entra sign-ins); a GeoIP lookup of the
     /// address, when configured, takes precedence in the engine.
     pub geo: Option<GeoInfo>,

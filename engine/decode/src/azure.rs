@@ -69,21 +69,21 @@ fn activity(v: &Value, category: &str) -> Result<Draft, RecordError> {
         Outcome::default()
     };
     let mut identity = activity_identity(v)?;
-    identity.account = tenant;
+    identity.account = tenant.into();
     Ok(Draft {
         time,
         source: SourceKind::AzureActivity,
-        account,
-        region: text_or_empty(v, &["location"])?,
+        account: account.into(),
+        region: text_or_empty(v, &["location"])?.into(),
         read_only: Some(operation.ends_with("/READ")),
-        service,
-        action: operation,
+        service: service.into(),
+        action: operation.into(),
         event_id: first_text(v, &[&["eventDataId"], &["properties", "eventDataId"]])?,
         identity,
         origin: first_text(v, &[&["callerIpAddress"], &["httpRequest", "clientIpAddress"]])?,
         user_agent: String::new(),
         outcome,
-        category: category.to_string(),
+        category: category.into(),
         geo: None,
     })
 }
@@ -162,7 +162,7 @@ fn sign_in(v: &Value, category: &str) -> Result<Draft, RecordError> {
         let upn = first_text(v, &[&["properties", "userPrincipalName"], &["identity"], &["properties", "userId"]])?
             .ok_or_else(|| missing(&["properties", "userPrincipalName"]))?;
         let mut id = user_identity(&upn);
-        id.account = tenant.clone();
+        id.account = tenant.as_str().into();
         id
     };
     let code = match at(v, &["properties", "status", "errorCode"]) {
@@ -181,17 +181,17 @@ fn sign_in(v: &Value, category: &str) -> Result<Draft, RecordError> {
     Ok(Draft {
         time,
         source: SourceKind::AzureSignIn,
-        account: tenant,
-        region: String::new(),
+        account: tenant.into(),
+        region: Default::default(),
         service: "login.microsoftonline.com".into(),
-        action: first_text(v, &[&["operationName"]])?.unwrap_or_else(|| "Sign-in activity".into()),
+        action: first_text(v, &[&["operationName"]])?.unwrap_or_else(|| "Sign-in activity".into()).into(),
         event_id: first_text(v, &[&["properties", "id"]])?,
         identity,
         origin: first_text(v, &[&["properties", "ipAddress"], &["callerIpAddress"]])?,
         user_agent: text_or_empty(v, &["properties", "userAgent"])?,
         outcome,
         read_only: Some(true),
-        category: category.to_string(),
+        category: category.into(),
         geo: sign_in_place(v)?,
     })
 }
@@ -229,7 +229,7 @@ fn audit(v: &Value, category: &str) -> Result<Draft, RecordError> {
         first_text(v, &[&[by[0], by[1], "user", "userPrincipalName"], &[by[0], by[1], "user", "id"]])?
     {
         let mut id = user_identity(&upn);
-        id.account = tenant.clone();
+        id.account = tenant.as_str().into();
         id
     } else if let Some(app) =
         first_text(v, &[&[by[0], by[1], "app", "appId"], &[by[0], by[1], "app", "servicePrincipalId"]])?
@@ -252,17 +252,19 @@ fn audit(v: &Value, category: &str) -> Result<Draft, RecordError> {
     Ok(Draft {
         time,
         source: SourceKind::AzureAudit,
-        account: tenant,
-        region: String::new(),
-        service: first_text(v, &[&["properties", "loggedByService"]])?.unwrap_or_else(|| "Core Directory".into()),
-        action,
+        account: tenant.into(),
+        region: Default::default(),
+        service: first_text(v, &[&["properties", "loggedByService"]])?
+            .unwrap_or_else(|| "Core Directory".into())
+            .into(),
+        action: action.into(),
         event_id: first_text(v, &[&["properties", "id"]])?,
         identity,
         origin: first_text(v, &[&[by[0], by[1], "user", "ipAddress"], &["callerIpAddress"]])?,
         user_agent: text_or_empty(v, &["properties", "userAgent"])?,
         outcome,
         read_only: Some(false),
-        category: category.to_string(),
+        category: category.into(),
         geo: None,
     })
 }

@@ -6,6 +6,7 @@
 
 use crate::bad::{BadReason, Note};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use compact_str::CompactString;
 use nhiwatch_core::event::{KNOWN_PATHS, RawRecord, Seen, range_within};
 use nhiwatch_core::ip::parse_ip_lenient;
 use nhiwatch_core::{Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset};
@@ -239,7 +240,7 @@ fn decode_at_depth(
         return Err(missing("eventName"));
     }
     let time = parse_event_time(time_text).ok_or_else(|| invalid_time("eventTime", time_text))?;
-    let account = owned(&record.recipient_account_id);
+    let account = compact(&record.recipient_account_id);
     let event_id = match record.event_id.as_deref() {
         Some(id) if !id.is_empty() => id.to_string(),
         _ => {
@@ -256,9 +257,9 @@ fn decode_at_depth(
             time,
             source: SourceKind::CloudTrail,
             account,
-            region: owned(&record.aws_region),
-            service: owned(&record.event_source),
-            action: action.to_string(),
+            region: compact(&record.aws_region),
+            service: compact(&record.event_source),
+            action: action.into(),
             event_id,
             identity,
             origin,
@@ -268,7 +269,7 @@ fn decode_at_depth(
                 error_message: record.error_message.as_deref().map(str::to_string),
             },
             read_only: record.read_only,
-            category: record.event_category.as_deref().unwrap_or("Management").to_string(),
+            category: record.event_category.as_deref().unwrap_or("Management").into(),
             vpc_endpoint_id: record.vpc_endpoint_id.as_deref().map(str::to_string),
             invoked_by,
             raw: raw_record(text, buf).with_known(known_paths(text, &record)),
@@ -359,6 +360,12 @@ fn owned(t: &Text<'_>) -> String {
     t.as_deref().unwrap_or_default().to_string()
 }
 
+/// Short fields (account, region, service, action) are held inline: copying one allocates
+/// nothing.
+fn compact(t: &Text<'_>) -> CompactString {
+    t.as_deref().unwrap_or_default().into()
+}
+
 /// `field` (a dotted path) is absent.
 pub(crate) fn missing(field: &str) -> RecordError {
     RecordError { reason: BadReason::MissingField, detail: format!("missing field '{field}'") }
@@ -428,16 +435,11 @@ pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
 /// Builds the identity: one stable key per principal, never per session.
 fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity {
     let Some(u) = user else {
-        return Identity::new(
-            IdentityKey("unknown".into()),
-            IdentityType::Unknown,
-            event_account.into(),
-            "unknown".into(),
-        );
+        return Identity::new(IdentityKey("unknown".into()), IdentityType::Unknown, event_account, "unknown".into());
     };
     let kind = IdentityType::from_cloudtrail(u.kind.as_deref().unwrap_or(""));
     let arn = u.arn.as_deref().unwrap_or("");
-    let account = u.account_id.as_deref().filter(|a| !a.is_empty()).unwrap_or(event_account).to_string();
+    let account: CompactString = u.account_id.as_deref().filter(|a| !a.is_empty()).unwrap_or(event_account).into();
     let issuer = u.session_context.as_ref().and_then(|c| c.session_issuer.as_ref());
     let issuer_arn = issuer.and_then(|i| i.arn.as_deref()).filter(|a| !a.is_empty());
     let (key, name, session_name) = match kind {
@@ -486,7 +488,7 @@ fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity
     };
     let key = if key.is_empty() { fallback_key(u, &account) } else { key };
     let mut id = Identity::new(IdentityKey(key), kind, account, name);
-    id.access_key_id = u.access_key_id.as_deref().filter(|k| !k.is_empty()).map(str::to_string);
+    id.access_key_id = u.access_key_id.as_deref().filter(|k| !k.is_empty()).map(CompactString::from);
     id.session_name = session_name;
     id.web_identity = kind == IdentityType::WebIdentityUser
         || u.session_context
@@ -496,7 +498,7 @@ fn identity_of(user: Option<&UserIdentity<'_>>, event_account: &str) -> Identity
     if let Some(i) = issuer
         && id.account.is_empty()
     {
-        id.account = i.account_id.as_deref().unwrap_or_default().to_string();
+        id.account = i.account_id.as_deref().unwrap_or_default().into();
     }
     id
 }

@@ -53,22 +53,22 @@ pub(crate) fn decode(v: &Value) -> Result<Draft, RecordError> {
     };
     identity.via = delegation_of(v)?;
     identity.access_key_id = text(v, &[P, "authenticationInfo", "serviceAccountKeyName"])?
-        .map(|k| k.rsplit('/').next().unwrap_or(&k).to_string());
+        .map(|k| k.rsplit('/').next().unwrap_or(&k).into());
     let read_only = read_only_of(&method);
     Ok(Draft {
         time,
         source: SourceKind::GcpAudit,
-        account: project,
-        region,
-        service,
-        action: method,
+        account: project.into(),
+        region: region.into(),
+        service: service.into(),
+        action: method.into(),
         event_id,
         identity,
         origin,
         user_agent,
         outcome,
         read_only,
-        category,
+        category: category.into(),
         geo: None,
     })
 }

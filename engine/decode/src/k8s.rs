@@ -53,7 +53,7 @@ pub(crate) fn decode(v: &Value) -> Result<Draft, RecordError> {
         }
         let mut draft = decode_event(&event)?;
         let resource_id = text_or_empty(v, &["resourceId"])?;
-        draft.account = crate::azure::subscription_of(&resource_id).unwrap_or_default();
+        draft.account = crate::azure::subscription_of(&resource_id).unwrap_or_default().into();
         return Ok(draft);
     }
     decode_event(v)
@@ -107,17 +107,17 @@ fn decode_event(v: &Value) -> Result<Draft, RecordError> {
     Ok(Draft {
         time,
         source: SourceKind::K8sAudit,
-        account: String::new(),
-        region: String::new(),
+        account: Default::default(),
+        region: Default::default(),
         read_only: Some(is_read(&verb)),
-        service,
-        action: verb,
+        service: service.into(),
+        action: verb.into(),
         event_id,
         identity,
         origin,
         user_agent: text_or_empty(v, &["userAgent"])?,
         outcome,
-        category: stage,
+        category: stage.into(),
         geo: None,
     })
 }
@@ -180,17 +180,17 @@ pub(crate) fn from_gke(v: &Value, parts: GkeParts) -> Result<Draft, RecordError>
     Ok(Draft {
         time: parts.time,
         source: SourceKind::K8sAudit,
-        account: parts.project,
-        region: parts.region,
+        account: parts.project.into(),
+        region: parts.region.into(),
         read_only: Some(is_read(&verb)),
-        service,
-        action: verb,
+        service: service.into(),
+        action: verb.into(),
         event_id: parts.event_id,
         identity,
         origin: parts.origin,
         user_agent: parts.user_agent,
         outcome: parts.outcome,
-        category: String::new(),
+        category: Default::default(),
         geo: None,
     })
 }

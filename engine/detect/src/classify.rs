@@ -151,13 +151,9 @@ mod tests {
     use nhiwatch_core::IdentityKey;
 
     fn user(name: &str, key: Option<&str>) -> Identity {
-        let mut id = Identity::new(
-            IdentityKey(format!("arn:aws:iam::1:user/{name}")),
-            IdentityType::IAMUser,
-            "1".into(),
-            name.into(),
-        );
-        id.access_key_id = key.map(str::to_string);
+        let mut id =
+            Identity::new(IdentityKey(format!("arn:aws:iam::1:user/{name}")), IdentityType::IAMUser, "1", name.into());
+        id.access_key_id = key.map(Into::into);
         id
     }
 

@@ -79,7 +79,7 @@ fn batch(events: &[Event]) -> Result<RecordBatch, arrow::error::ArrowError> {
         }
         read_only.append_option(e.read_only);
         let rest: [Option<String>; 7] = [
-            Some(e.category.clone()),
+            Some(e.category.to_string()),
             e.vpc_endpoint_id.clone(),
             e.invoked_by.clone(),
             raw("requestParameters"),
@@ -183,7 +183,7 @@ impl ArchiveWriter {
     pub fn write_batch(&mut self, inputs: &[(String, String)], events: &[Event]) -> Result<Vec<PathBuf>, HuntError> {
         let mut parts: BTreeMap<(String, String), Vec<&Event>> = BTreeMap::new();
         for e in events {
-            let account = if e.account.is_empty() { "unknown".to_string() } else { e.account.clone() };
+            let account = if e.account.is_empty() { "unknown".to_string() } else { e.account.to_string() };
             parts.entry((e.time.format("%Y-%m-%d").to_string(), account)).or_default().push(e);
         }
         let batch_no = self.manifest.batches;
