@@ -6,7 +6,9 @@
 //! evictions.
 
 use lru::LruCache;
+use smallvec::SmallVec;
 use std::borrow::Borrow;
+use std::hash::BuildHasher;
 use std::hash::Hash;
 
 /// A capped LRU map.
@@ -132,9 +134,14 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
 /// rarely evicted, so this map pays for recency only when it is full: it then evicts the least
 /// recently used entries in one pass, a sixty-fourth of the cap at a time (one at a time for
 /// caps under 128), so that pass is rare.
+///
+/// Keys up to [`INLINE_KEY`] bytes (most identity ARNs) are held in the table itself, so
+/// confirming a lookup reads the slot the probe just found rather than a separate allocation
+/// that, with tens of thousands of identities, is rarely in cache.
 #[derive(Debug)]
 pub struct RecencyMap<V> {
-    map: hashbrown::HashMap<String, Slot<V>>,
+    table: hashbrown::HashTable<Slot<V>>,
+    hasher: foldhash::fast::RandomState,
     /// Uses so far: each use stamps its entry with the next value.
     clock: u64,
     cap: usize,
@@ -142,37 +149,58 @@ pub struct RecencyMap<V> {
     pub evictions_total: u64,
 }
 
+/// Key bytes held inline in a [`RecencyMap`] slot; longer keys spill to the heap.
+pub const INLINE_KEY: usize = 64;
+
 #[derive(Debug)]
 struct Slot<V> {
+    /// The key's text (always UTF-8: made from a `&str`).
+    key: SmallVec<[u8; INLINE_KEY]>,
     last_used: u64,
     value: V,
+}
+
+impl<V> Slot<V> {
+    fn key(&self) -> &str {
+        std::str::from_utf8(&self.key).unwrap_or_default()
+    }
 }
 
 impl<V> RecencyMap<V> {
     /// An empty map holding at most `cap` entries (at least one).
     pub fn new(cap: usize) -> Self {
-        Self { map: hashbrown::HashMap::new(), clock: 0, cap: cap.max(1), evictions_total: 0 }
+        Self {
+            table: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            clock: 0,
+            cap: cap.max(1),
+            evictions_total: 0,
+        }
+    }
+
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
     }
 
     /// Entries held.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
     }
 
     /// True when `key` is present (not marked).
     pub fn contains(&self, key: &str) -> bool {
-        self.map.contains_key(key)
+        self.table.find(self.hash(key), |s| *s.key == *key.as_bytes()).is_some()
     }
 
     /// Makes room for `key` when the map is full and does not hold it; returns the stamp of
     /// the use about to be made.
     fn use_for(&mut self, key: &str) -> u64 {
-        if self.map.len() >= self.cap && !self.map.contains_key(key) {
+        if self.table.len() >= self.cap && !self.contains(key) {
             self.evict();
         }
         self.clock += 1;
@@ -182,42 +210,57 @@ impl<V> RecencyMap<V> {
     /// The entry, marked as recently used; made by `fresh` (evicting when full) if absent.
     pub fn get_or_insert_mut(&mut self, key: &str, fresh: impl FnOnce() -> V) -> &mut V {
         let stamp = self.use_for(key);
-        let slot = self.map.entry_ref(key).or_insert_with(|| Slot { last_used: 0, value: fresh() });
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        let slot = self
+            .table
+            .entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(s.key()))
+            .or_insert_with(|| Slot { key: SmallVec::from_slice(key.as_bytes()), last_used: 0, value: fresh() })
+            .into_mut();
         slot.last_used = stamp;
         &mut slot.value
     }
 
     /// Inserts or replaces `key` as the most recently used entry, evicting when full.
-    pub fn put(&mut self, key: String, value: V) {
-        let last_used = self.use_for(&key);
-        self.map.insert(key, Slot { last_used, value });
+    pub fn put(&mut self, key: &str, value: V) {
+        let last_used = self.use_for(key);
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        let slot = Slot { key: SmallVec::from_slice(key.as_bytes()), last_used, value };
+        match self.table.entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(s.key())) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = slot,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(slot);
+            }
+        }
     }
 
     /// The entry, without marking it.
     pub fn peek_mut(&mut self, key: &str) -> Option<&mut V> {
-        self.map.get_mut(key).map(|s| &mut s.value)
+        let hash = self.hash(key);
+        self.table.find_mut(hash, |s| *s.key == *key.as_bytes()).map(|s| &mut s.value)
     }
 
     /// Entries in no particular order.
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.map.values().map(|s| &s.value)
+        self.table.iter().map(|s| &s.value)
     }
 
     /// Entries, least recently used first (the order to re-insert them in).
-    pub fn oldest_first(&self) -> Vec<(&String, &V)> {
-        let mut entries: Vec<(&String, &Slot<V>)> = self.map.iter().collect();
-        entries.sort_unstable_by_key(|(_, s)| s.last_used);
-        entries.into_iter().map(|(k, s)| (k, &s.value)).collect()
+    pub fn oldest_first(&self) -> Vec<(&str, &V)> {
+        let mut entries: Vec<&Slot<V>> = self.table.iter().collect();
+        entries.sort_unstable_by_key(|s| s.last_used);
+        entries.into_iter().map(|s| (s.key(), &s.value)).collect()
     }
 
     /// Evicts the least recently used entries: a sixty-fourth of the cap, at least one.
     fn evict(&mut self) {
-        let batch = (self.cap / 64).clamp(1, self.map.len());
-        let mut stamps: Vec<u64> = self.map.values().map(|s| s.last_used).collect();
+        let batch = (self.cap / 64).clamp(1, self.table.len());
+        let mut stamps: Vec<u64> = self.table.iter().map(|s| s.last_used).collect();
         // Stamps are distinct, so exactly `batch` entries are at or below the cut.
         let (_, cut, _) = stamps.select_nth_unstable(batch - 1);
         let cut = *cut;
-        self.map.retain(|_, s| s.last_used > cut);
+        self.table.retain(|s| s.last_used > cut);
         self.evictions_total += batch as u64;
     }
 }
@@ -229,25 +272,38 @@ mod tests {
     #[test]
     fn recency_map_evicts_the_least_recently_used() {
         let mut m: RecencyMap<u32> = RecencyMap::new(2);
-        m.put("a".into(), 1);
-        m.put("b".into(), 2);
+        m.put("a", 1);
+        m.put("b", 2);
         *m.get_or_insert_mut("a", || 0) += 10;
         assert_eq!(m.peek_mut("a").copied(), Some(11), "an existing entry is kept");
         m.get_or_insert_mut("c", || 3);
         assert!(m.contains("a") && m.contains("c") && !m.contains("b"));
         assert_eq!(m.evictions_total, 1);
-        m.put("c".into(), 4);
+        m.put("c", 4);
         assert_eq!(m.evictions_total, 1, "replacing is not evicting");
-        let order: Vec<(&String, &u32)> = m.oldest_first();
-        assert_eq!(order, vec![(&"a".to_string(), &11), (&"c".to_string(), &4)]);
+        let order: Vec<(&str, &u32)> = m.oldest_first();
+        assert_eq!(order, vec![("a", &11), ("c", &4)]);
         assert!(m.peek_mut("b").is_none());
+    }
+
+    #[test]
+    fn recency_map_keys_longer_than_the_inline_room_work_alike() {
+        let long = format!("arn:aws:iam::111111111111:role/{}", "x".repeat(INLINE_KEY));
+        let longer = format!("{long}y");
+        let mut m: RecencyMap<u32> = RecencyMap::new(8);
+        m.put(&long, 1);
+        *m.get_or_insert_mut(&longer, || 2) += 10;
+        assert_eq!(m.peek_mut(&long).copied(), Some(1));
+        assert_eq!(m.peek_mut(&longer).copied(), Some(12));
+        assert!(!m.contains(&long[..INLINE_KEY]));
+        assert_eq!(m.oldest_first(), vec![(long.as_str(), &1), (longer.as_str(), &12)]);
     }
 
     #[test]
     fn a_full_recency_map_makes_room_in_batches() {
         let mut m: RecencyMap<usize> = RecencyMap::new(640);
         for i in 0..640 {
-            m.put(i.to_string(), i);
+            m.put(&i.to_string(), i);
         }
         // Entry 0 is used again, so 1..=10 are the least recently used.
         m.get_or_insert_mut("0", || 0);

@@ -96,7 +96,7 @@ fn space_name(group_by: &[FieldPath]) -> String {
 /// recently active, and listed ones keep the order they were restored in.
 fn restored_identity<'a>(identities: &'a mut RecencyMap<IdentityState>, key: &str) -> Option<&'a mut IdentityState> {
     if !identities.contains(key) {
-        identities.put(key.to_string(), IdentityState::default());
+        identities.put(key, IdentityState::default());
     }
     identities.peek_mut(key)
 }
@@ -105,7 +105,7 @@ impl Engine {
     /// Every baseline group, least recently active first, as the snapshot writes them: those
     /// held with `identities` (least recently active first) under their namespace's key like
     /// any other group.
-    fn baseline_groups(&self, identities: &[(&String, &IdentityState)]) -> Vec<(String, GroupState)> {
+    fn baseline_groups(&self, identities: &[(&str, &IdentityState)]) -> Vec<(String, GroupState)> {
         let mut groups = self.state.store.export();
         if let Some(ns) = self.state.identity_space {
             groups.extend(identities.iter().filter(|(_, s)| !s.rules.is_empty()).map(|(k, s)| {
@@ -199,7 +199,7 @@ impl Engine {
         for (key, console_login) in snapshot.identities {
             let mut s = IdentityState::default();
             s.signals.console_login = console_login;
-            engine.identities.put(key, s);
+            engine.identities.put(&key, s);
         }
         // Baselines of rules grouped by identity alone go back to their identity.
         let held = engine.state.identity_space.map(|ns| format!("{ns}\u{1f}"));
