@@ -178,8 +178,10 @@ impl<V> RecencyMap<V> {
         }
     }
 
+    /// Keys are hashed as bytes, so a slot's key rehashes (as the table grows) as it was
+    /// looked up.
     fn hash(&self, key: &str) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash_one(key.as_bytes())
     }
 
     /// Entries held.
@@ -214,7 +216,7 @@ impl<V> RecencyMap<V> {
         let hasher = &self.hasher;
         let slot = self
             .table
-            .entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(s.key()))
+            .entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(&s.key[..]))
             .or_insert_with(|| Slot { key: SmallVec::from_slice(key.as_bytes()), last_used: 0, value: fresh() })
             .into_mut();
         slot.last_used = stamp;
@@ -227,7 +229,7 @@ impl<V> RecencyMap<V> {
         let hash = self.hash(key);
         let hasher = &self.hasher;
         let slot = Slot { key: SmallVec::from_slice(key.as_bytes()), last_used, value };
-        match self.table.entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(s.key())) {
+        match self.table.entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(&s.key[..])) {
             hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = slot,
             hashbrown::hash_table::Entry::Vacant(e) => {
                 e.insert(slot);

@@ -168,19 +168,16 @@ impl StateStore {
         } else {
             self.groups.get_mut(group)?
         };
-        let pos = match g.rules.iter().position(|(r, _)| *r == rule) {
-            Some(pos) => pos,
-            None if create => {
-                g.rules.push((rule, make()));
-                g.rules.len() - 1
-            }
-            None => return None,
+        let state = if create {
+            rule_state(&mut g.rules, rule, make)
+        } else {
+            g.rules.iter_mut().find(|(r, _)| *r == rule).map(|(_, s)| s)?
         };
-        let (out, live) = step(&mut g.rules[pos].1);
+        let (out, live) = step(state);
         if live {
             g.touched = Some(g.touched.map_or(now, |t| t.max(now)));
         } else {
-            g.rules.remove(pos);
+            g.rules.retain(|(r, _)| *r != rule);
             if g.rules.is_empty() {
                 self.groups.pop(group);
             }

@@ -38,3 +38,25 @@ impl Finding {
 pub(crate) fn time_text(t: nhiwatch_core::EventTime) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// A hash of texts that is the same in every run, never 0 (0 marks a hash not computed yet,
+/// as in state restored from a snapshot, which does not keep hashes). `feed` writes the texts
+/// with [`FixedHash::text`].
+pub(crate) fn fixed_hash(feed: impl FnOnce(&mut FixedHash)) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = FixedHash(foldhash::fast::FixedState::with_seed(0).build_hasher());
+    feed(&mut h);
+    h.0.finish().max(1)
+}
+
+/// The hasher [`fixed_hash`] hands to its caller.
+pub(crate) struct FixedHash(foldhash::fast::FoldHasher<'static>);
+
+impl FixedHash {
+    /// Adds one text, ended so that ("ab", "c") and ("a", "bc") differ.
+    pub(crate) fn text(&mut self, text: &str) {
+        use std::hash::Hasher;
+        self.0.write(text.as_bytes());
+        self.0.write_u8(0xff);
+    }
+}

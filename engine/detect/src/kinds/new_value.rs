@@ -51,8 +51,7 @@ impl ValueSet {
 
 /// A fixed hash of a value (never 0, which marks a hash not computed yet).
 fn value_hash(value: &str) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0).hash_one(value).max(1)
+    super::fixed_hash(|h| h.text(value))
 }
 
 /// Observes `value` for the group; a finding when it is new and the baseline is mature.

@@ -125,23 +125,19 @@ fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(Arc<str>, Box<str
 /// that keeps acting finds its own run among many by comparing numbers; `None` when a value is
 /// absent (no run starts).
 fn first_hash(seq: &Sequence, event: &Event) -> Option<u64> {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = foldhash::fast::FixedState::with_seed(0).build_hasher();
-    for (_, path) in &seq.steps[0].capture {
-        let found = event.visit_field(path, &mut |v| {
-            match v {
-                FieldValue::Str(s) => hasher.write(s.as_bytes()),
-                other => hasher.write(other.to_text().as_bytes()),
-            }
-            // Ends the value: ("ab", "c") and ("a", "bc") differ.
-            hasher.write_u8(0xff);
-            true
+    let mut complete = true;
+    let hash = super::fixed_hash(|h| {
+        complete = seq.steps[0].capture.iter().all(|(_, path)| {
+            event.visit_field(path, &mut |v| {
+                match v {
+                    FieldValue::Str(s) => h.text(s),
+                    other => h.text(&other.to_text()),
+                }
+                true
+            })
         });
-        if !found {
-            return None;
-        }
-    }
-    Some(hasher.finish().max(1))
+    });
+    complete.then_some(hash)
 }
 
 fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vars> {
