@@ -211,16 +211,33 @@ impl<V> RecencyMap<V> {
 
     /// The entry, marked as recently used; made by `fresh` (evicting when full) if absent.
     pub fn get_or_insert_mut(&mut self, key: &str, fresh: impl FnOnce() -> V) -> &mut V {
+        self.get_or_insert_at(key, fresh).1
+    }
+
+    /// Like [`RecencyMap::get_or_insert_mut`], also saying where the entry is held:
+    /// [`RecencyMap::at_mut`] finds it there again without hashing the key, until the map
+    /// gains or loses an entry.
+    pub fn get_or_insert_at(&mut self, key: &str, fresh: impl FnOnce() -> V) -> (usize, &mut V) {
         let stamp = self.use_for(key);
         let hash = self.hash(key);
         let hasher = &self.hasher;
-        let slot = self
+        let entry = self
             .table
             .entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(&s.key[..]))
-            .or_insert_with(|| Slot { key: SmallVec::from_slice(key.as_bytes()), last_used: 0, value: fresh() })
-            .into_mut();
+            .or_insert_with(|| Slot { key: SmallVec::from_slice(key.as_bytes()), last_used: 0, value: fresh() });
+        let at = entry.bucket_index();
+        let slot = entry.into_mut();
         slot.last_used = stamp;
-        &mut slot.value
+        (at, &mut slot.value)
+    }
+
+    /// The entry of `key`, without marking it, looked for first where
+    /// [`RecencyMap::get_or_insert_at`] said it was.
+    pub fn at_mut(&mut self, at: usize, key: &str) -> Option<&mut V> {
+        if self.table.get_bucket(at).is_some_and(|s| *s.key == *key.as_bytes()) {
+            return self.table.get_bucket_mut(at).map(|s| &mut s.value);
+        }
+        self.peek_mut(key)
     }
 
     /// Inserts or replaces `key` as the most recently used entry, evicting when full.
@@ -286,6 +303,20 @@ mod tests {
         let order: Vec<(&str, &u32)> = m.oldest_first();
         assert_eq!(order, vec![("a", &11), ("c", &4)]);
         assert!(m.peek_mut("b").is_none());
+    }
+
+    #[test]
+    fn an_entry_is_found_again_where_it_was_made_or_by_its_key() {
+        let mut m: RecencyMap<u32> = RecencyMap::new(64);
+        let (at, v) = m.get_or_insert_at("a", || 1);
+        *v += 1;
+        assert_eq!(m.at_mut(at, "a").copied(), Some(2));
+        for i in 0..40 {
+            m.put(&i.to_string(), i);
+        }
+        // The table grew: the old position may hold another key, the key still finds "a".
+        assert_eq!(m.at_mut(at, "a").copied(), Some(2));
+        assert!(m.at_mut(at, "missing").is_none());
     }
 
     #[test]

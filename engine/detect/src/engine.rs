@@ -20,6 +20,7 @@ use nhiwatch_core::geo::{GeoInfo, GeoResolver, is_public_place};
 use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath};
 use nhiwatch_rules::{Org, Rule, RuleKind, RulePack, Subject};
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -196,14 +197,20 @@ impl Ord for Pending {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdentityState {
     pub(crate) signals: Signals,
-    /// The last verdict and the event facts it was made from.
+    /// The last verdict and the event facts it was made from. While one of the identity's
+    /// events is evaluated, its reason is lent to the event (the two swap places), so an
+    /// event costs no count on the reason, which is rarely in cache.
     pub(crate) verdict: Option<(u8, bool, Arc<str>)>,
     /// When each rule de-duplicated by identity alone last alerted on it: (rule index, time).
-    /// Kept with the identity, so the lookup that classifies an event also finds these.
-    pub(crate) dedup: Vec<(u16, EventTime)>,
+    /// Kept with the identity, so the lookup that classifies an event also finds these; the
+    /// first two are held in the entry itself.
+    pub(crate) dedup: IdentityDedup,
     /// Baselines of the rules grouped by identity alone: (rule index, state).
     pub(crate) rules: Vec<(u16, RuleState)>,
 }
+
+/// When rules de-duplicated by identity alone last alerted on one identity.
+pub(crate) type IdentityDedup = SmallVec<[(u16, EventTime); 2]>;
 
 /// The detection engine.
 #[derive(Debug)]
@@ -223,7 +230,9 @@ pub struct Engine {
     /// Alert times of rules de-duplicated by more than the identity: (rule index, key).
     pub(crate) dedup: BoundedLru<(u16, Box<str>), EventTime>,
     /// The current event's identity's [`IdentityState::dedup`], taken out for the event.
-    identity_dedup: Vec<(u16, EventTime)>,
+    identity_dedup: IdentityDedup,
+    /// Where the current event's identity is held in `identities`.
+    identity_at: usize,
     geo_cache: BoundedLru<IpAddr, Option<Arc<GeoInfo>>>,
     /// Group-key namespaces: rules with the same `group_by` share one.
     group_spaces: Vec<u16>,
@@ -277,7 +286,8 @@ impl Engine {
             transient: StateStore::new(max_groups),
             transient_horizon,
             dedup: BoundedLru::new(max_groups),
-            identity_dedup: Vec::new(),
+            identity_dedup: IdentityDedup::new(),
+            identity_at: 0,
             geo_cache: BoundedLru::new(GEO_CACHE_ENTRIES),
             group_spaces,
             stats,
@@ -395,7 +405,8 @@ impl Engine {
 
     fn classify(&mut self, event: &mut Event) {
         let key = event.identity.key.as_str();
-        let state = self.identities.get_or_insert_mut(key, IdentityState::default);
+        let (at, state) = self.identities.get_or_insert_at(key, IdentityState::default);
+        self.identity_at = at;
         if event.action == "ConsoleLogin" && !state.signals.console_login {
             state.signals.console_login = true;
             state.verdict = None;
@@ -403,17 +414,16 @@ impl Engine {
         std::mem::swap(&mut self.identity_dedup, &mut state.dedup);
         std::mem::swap(&mut self.state.current, &mut state.rules);
         let bits = event.identity.signal_bits();
-        let (nhi, reason) = match &state.verdict {
-            Some((b, nhi, reason)) if *b == bits => (*nhi, Arc::clone(reason)),
-            _ => {
+        let verdict = match &mut state.verdict {
+            Some(v) if v.0 == bits => v,
+            verdict => {
                 let (nhi, reason) = self.config.classifier.classify(&event.identity, state.signals);
-                let reason: Arc<str> = Arc::from(reason);
-                state.verdict = Some((bits, nhi, Arc::clone(&reason)));
-                (nhi, reason)
+                verdict.insert((bits, nhi, Arc::from(reason)))
             }
         };
-        event.identity.nhi = nhi;
-        event.identity.nhi_reason = reason;
+        event.identity.nhi = verdict.1;
+        // Lent to the event until it is evaluated (see `IdentityState::verdict`).
+        std::mem::swap(&mut event.identity.nhi_reason, &mut verdict.2);
     }
 
     /// Looks up where the source address is (public addresses only, cached).
@@ -438,7 +448,24 @@ impl Engine {
     fn evaluate(&mut self, event: &mut Event, alerts: &mut Vec<Alert>) {
         self.classify(event);
         self.enrich(event);
-        let event: &Event = event;
+        self.evaluate_rules(event, alerts);
+        // The identity's reason, de-duplication times and baselines go back to it.
+        if let Some(state) = self.identities.at_mut(self.identity_at, event.identity.key.as_str()) {
+            if let Some(verdict) = &mut state.verdict {
+                std::mem::swap(&mut event.identity.nhi_reason, &mut verdict.2);
+            }
+            std::mem::swap(&mut self.identity_dedup, &mut state.dedup);
+            std::mem::swap(&mut self.state.current, &mut state.rules);
+        }
+        self.identity_dedup.clear();
+        self.state.current.clear();
+        if self.stats.events_total.is_multiple_of(1024) {
+            self.transient.expire(event.time - self.transient_horizon);
+        }
+    }
+
+    /// Runs the candidate rules on a classified, enriched event.
+    fn evaluate_rules(&mut self, event: &Event, alerts: &mut Vec<Alert>) {
         self.key_cache.clear();
         let mut candidates = std::mem::take(&mut self.candidates);
         self.pack.candidates(&event.action, &mut candidates);
@@ -459,19 +486,6 @@ impl Engine {
             }
         }
         self.candidates = candidates;
-        // The identity's de-duplication times and baselines go back with it (a no-op when it
-        // has none).
-        if !(self.identity_dedup.is_empty() && self.state.current.is_empty())
-            && let Some(state) = self.identities.peek_mut(event.identity.key.as_str())
-        {
-            std::mem::swap(&mut self.identity_dedup, &mut state.dedup);
-            std::mem::swap(&mut self.state.current, &mut state.rules);
-        }
-        self.identity_dedup.clear();
-        self.state.current.clear();
-        if self.stats.events_total.is_multiple_of(1024) {
-            self.transient.expire(event.time - self.transient_horizon);
-        }
     }
 
     /// The group-key namespace of rule `index`.
