@@ -11,7 +11,7 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nhiwatch_core::{Alert, Event, EventTime};
+use nhiwatch_core::{Alert, Event, EventTime, OrderPrefix};
 use nhiwatch_decode::{BadRecord, DecodeOptions};
 use nhiwatch_detect::{Engine, EngineConfig, EngineStats};
 use nhiwatch_file::{Input, decode_input, discover};
@@ -239,17 +239,26 @@ enum Source<'a> {
     Parquet(&'a std::path::Path),
 }
 
-/// An event in replay order: (time, event id, file, record).
-struct Ordered(Event);
+/// An event in replay order: (time, event id, file, record). The event is boxed and the
+/// order's leading parts are kept beside it, so merging moves small entries and most
+/// comparisons read no event.
+struct Ordered {
+    prefix: OrderPrefix,
+    event: Box<Event>,
+}
 
 impl Ordered {
-    fn key(&self) -> (EventTime, &str, &str, u64) {
-        (self.0.time, &self.0.event_id, &self.0.offset.file, self.0.offset.record)
+    fn new(event: Box<Event>) -> Self {
+        Self { prefix: OrderPrefix::of(&event), event }
+    }
+
+    fn rest(&self) -> (&str, &str, u64) {
+        (&self.event.event_id, &self.event.offset.file, self.event.offset.record)
     }
 }
 impl PartialEq for Ordered {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.cmp(other) == std::cmp::Ordering::Equal
     }
 }
 impl Eq for Ordered {}
@@ -260,7 +269,58 @@ impl PartialOrd for Ordered {
 }
 impl Ord for Ordered {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
+        self.prefix.cmp(&other.prefix).then_with(|| self.rest().cmp(&other.rest()))
+    }
+}
+
+/// Events waiting to be handed on in replay order.
+///
+/// Inputs without delivery times are read first and held whole: their events are collected
+/// and sorted once (linear when an export is already in time order, as most are) rather
+/// than pushed one by one through a heap. Events of S3 objects, read in delivery order,
+/// stream through a heap; the two are merged as events are taken.
+#[derive(Default)]
+struct Merge {
+    /// Events of inputs without delivery times, in reading order.
+    loose: Vec<Ordered>,
+    /// The same, once sorted, latest first (taken from the end).
+    sorted: Vec<Ordered>,
+    /// Events of S3 objects.
+    heap: BinaryHeap<Reverse<Ordered>>,
+}
+
+impl Merge {
+    fn push(&mut self, event: Box<Event>, dated: bool) {
+        if dated {
+            self.heap.push(Reverse(Ordered::new(event)));
+        } else {
+            self.loose.push(Ordered::new(event));
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.loose.len() + self.sorted.len() + self.heap.len()
+    }
+
+    /// The earliest event held, if it is before `horizon` (`None`: any).
+    fn pop_before(&mut self, horizon: Option<EventTime>) -> Option<Box<Event>> {
+        if !self.loose.is_empty() {
+            let mut loose = std::mem::take(&mut self.loose);
+            loose.append(&mut self.sorted);
+            loose.sort_unstable_by(|a, b| b.cmp(a));
+            self.sorted = loose;
+        }
+        let from_sorted = match (self.sorted.last(), self.heap.peek()) {
+            (None, None) => return None,
+            (Some(s), Some(Reverse(h))) => s < h,
+            (s, _) => s.is_some(),
+        };
+        let first = if from_sorted { self.sorted.last() } else { self.heap.peek().map(|Reverse(o)| o) };
+        if first.is_some_and(|o| horizon.is_some_and(|h| o.prefix.time() >= h)) {
+            return None;
+        }
+        let taken = if from_sorted { self.sorted.pop() } else { self.heap.pop().map(|Reverse(o)| o) };
+        taken.map(|o| o.event)
     }
 }
 
@@ -323,7 +383,7 @@ pub fn replay_observed(
 pub fn for_each_event(
     opts: &ReplayOptions,
     diagnostics: &mut dyn Write,
-    each: &mut dyn FnMut(Event) -> anyhow::Result<()>,
+    each: &mut dyn FnMut(Box<Event>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Summary> {
     // Parquet archives (`nhiwatch archive`) are read whole, first; other paths are discovered.
     let (archives, others): (Vec<PathBuf>, Vec<PathBuf>) =
@@ -342,16 +402,14 @@ pub fn for_each_event(
     let mut summary = Summary { files: (inputs.len() + parquet.len()) as u64, ..Summary::default() };
     let bar = progress_bar(opts.progress, summary.files, "reading");
     let mut reporter = BadReporter::new(diagnostics);
-    let mut pending: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
+    let mut pending = Merge::default();
     let sources =
         parquet.iter().map(|p| (None, Source::Parquet(p))).chain(inputs.iter().map(|(t, i)| (*t, Source::Input(i))));
     for (delivered, source) in sources {
         if let Some(at) = delivered {
             let horizon = at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
-            while pending.peek().is_some_and(|Reverse(o)| o.0.time < horizon) {
-                if let Some(Reverse(o)) = pending.pop() {
-                    each(o.0)?;
-                }
+            while let Some(event) = pending.pop_before(Some(horizon)) {
+                each(event)?;
             }
         }
         let decode_started = Instant::now();
@@ -378,7 +436,7 @@ pub fn for_each_event(
             *summary.events_by_source.entry(e.source.as_str()).or_default() += 1;
             let in_range = opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time < u);
             if in_range {
-                pending.push(Reverse(Ordered(e)));
+                pending.push(e, delivered.is_some());
                 summary.peak_buffered = summary.peak_buffered.max(pending.len() as u64);
             } else {
                 summary.events_out_of_range += 1;
@@ -387,8 +445,8 @@ pub fn for_each_event(
         bar.inc(1);
     }
     reporter.finish()?;
-    while let Some(Reverse(o)) = pending.pop() {
-        each(o.0)?;
+    while let Some(event) = pending.pop_before(None) {
+        each(event)?;
     }
     bar.finish_and_clear();
     Ok(summary)

@@ -396,6 +396,32 @@ pub struct Event {
 /// Text forms of an event's normalized fields, computed once. Not part of what the event is:
 /// two events are equal whatever their caches hold. Both are short for most events (an IPv4
 /// address, `s3:GetObject`) and are then held inline, so making them allocates nothing.
+/// The leading part of the order events are evaluated in (time, then event id): the time and
+/// the event id's first 16 bytes (zero-padded, big-endian), which order as the id does up to
+/// ties. Buffers keep it beside a boxed event, so they move small entries and most
+/// comparisons read no event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrderPrefix {
+    time: EventTime,
+    id: u128,
+}
+
+impl OrderPrefix {
+    /// The prefix of `event`'s order.
+    pub fn of(event: &Event) -> Self {
+        let mut prefix = [0u8; 16];
+        let id = event.event_id.as_bytes();
+        let n = id.len().min(16);
+        prefix[..n].copy_from_slice(&id[..n]);
+        Self { time: event.time, id: u128::from_be_bytes(prefix) }
+    }
+
+    /// The event time.
+    pub fn time(&self) -> EventTime {
+        self.time
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TextCache {
     action_key: OnceLock<CompactString>,

@@ -24,7 +24,7 @@ pub mod ip;
 pub mod time;
 
 pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Cited, Evidence};
-pub use event::{Event, Origin, Outcome, SourceKind, SourceOffset};
+pub use event::{Event, OrderPrefix, Origin, Outcome, SourceKind, SourceOffset};
 pub use field::{Builtin, FieldPath, FieldValue, RawPath, Segment};
 pub use identity::{Identity, IdentityKey, IdentityType};
 pub use time::{EventTime, ParseDurationError, parse_duration};

@@ -48,8 +48,9 @@ impl Default for DecodeOptions {
 /// Everything found in one buffer.
 #[derive(Debug, Default)]
 pub struct DecodeOutput {
-    /// Good events, in the order found.
-    pub events: Vec<Event>,
+    /// Good events, in the order found. Boxed as they are decoded: an event is large, and
+    /// the engine buffers it boxed, so it is never copied again on its way there.
+    pub events: Vec<Box<Event>>,
     /// Rejected records and unreadable stretches.
     pub bad: Vec<BadRecord>,
     /// Repairs, counted.
@@ -78,7 +79,7 @@ impl DecodeOutput {
                     *self.notes.entry(note).or_default() += 1;
                     self.first_note.entry(note).or_insert_with(|| offset.clone());
                 }
-                self.events.push(d.event);
+                self.events.push(Box::new(d.event));
             }
             Err(e) => self.bad.push(BadRecord { offset, reason: e.reason, detail: e.detail }),
         }

@@ -17,7 +17,7 @@ use crate::suppress::Suppression;
 use chrono::{Datelike, Duration, Timelike};
 use nhiwatch_core::alert::{AlertIdentity, Cited};
 use nhiwatch_core::geo::{GeoInfo, GeoResolver, is_public_place};
-use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath};
+use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath, OrderPrefix};
 use nhiwatch_rules::{Org, Rule, RuleKind, RulePack, Subject};
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
@@ -155,20 +155,18 @@ impl Default for EngineConfig {
 /// small entries and most comparisons read no event.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    time: EventTime,
-    /// The event id's first 16 bytes (zero-padded, big-endian): orders as the id does, up to ties.
-    id_prefix: u128,
+    prefix: OrderPrefix,
     pub(crate) seq: u64,
     pub(crate) event: Box<Event>,
 }
 
 impl Pending {
-    pub(crate) fn new(event: Event, seq: u64) -> Self {
-        let mut prefix = [0u8; 16];
-        let id = event.event_id.as_bytes();
-        let n = id.len().min(16);
-        prefix[..n].copy_from_slice(&id[..n]);
-        Self { time: event.time, id_prefix: u128::from_be_bytes(prefix), seq, event: Box::new(event) }
+    pub(crate) fn new(event: Box<Event>, seq: u64) -> Self {
+        Self { prefix: OrderPrefix::of(&event), seq, event }
+    }
+
+    fn time(&self) -> EventTime {
+        self.prefix.time()
     }
 }
 
@@ -185,9 +183,8 @@ impl PartialOrd for Pending {
 }
 impl Ord for Pending {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.time
-            .cmp(&other.time)
-            .then(self.id_prefix.cmp(&other.id_prefix))
+        self.prefix
+            .cmp(&other.prefix)
             .then_with(|| self.event.event_id.cmp(&other.event.event_id))
             .then(self.seq.cmp(&other.seq))
     }
@@ -323,8 +320,10 @@ impl Engine {
         self.identities.evictions_total + self.state.store.evictions_total() + self.transient.evictions_total()
     }
 
-    /// Takes one event; returns the alerts that became final.
-    pub fn process(&mut self, mut event: Event) -> Vec<Alert> {
+    /// Takes one event; returns the alerts that became final. A boxed event is buffered as
+    /// it is (events are large: a caller that already holds one boxed saves a copy).
+    pub fn process(&mut self, event: impl Into<Box<Event>>) -> Vec<Alert> {
+        let mut event = event.into();
         let mut alerts = Vec::new();
         self.stats.events_total += 1;
         if self.watermark.is_some_and(|wm| event.time < wm) {
@@ -386,7 +385,7 @@ impl Engine {
 
     fn release(&mut self, alerts: &mut Vec<Alert>) {
         let Some(wm) = self.watermark else { return };
-        while self.pending.peek().is_some_and(|Reverse(p)| p.time <= wm) {
+        while self.pending.peek().is_some_and(|Reverse(p)| p.time() <= wm) {
             if let Some(Reverse(mut p)) = self.pending.pop() {
                 self.evaluate(&mut p.event, alerts);
             }

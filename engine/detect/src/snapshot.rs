@@ -236,7 +236,7 @@ impl Engine {
             let decoded = decode_record(&p.raw, p.offset.clone())
                 .map_err(|e| SnapshotError::Record { offset: p.offset.to_string(), reason: e.detail })?;
             engine.seq += 1;
-            engine.pending.push(Reverse(Pending::new(decoded.event, engine.seq)));
+            engine.pending.push(Reverse(Pending::new(Box::new(decoded.event), engine.seq)));
         }
         Ok(engine)
     }

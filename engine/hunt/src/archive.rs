@@ -180,9 +180,13 @@ impl ArchiveWriter {
 
     /// Writes `events` (read from `inputs`, name and fingerprint) as one batch and records the
     /// inputs. Returns the files written.
-    pub fn write_batch(&mut self, inputs: &[(String, String)], events: &[Event]) -> Result<Vec<PathBuf>, HuntError> {
+    pub fn write_batch<E: std::borrow::Borrow<Event>>(
+        &mut self,
+        inputs: &[(String, String)],
+        events: &[E],
+    ) -> Result<Vec<PathBuf>, HuntError> {
         let mut parts: BTreeMap<(String, String), Vec<&Event>> = BTreeMap::new();
-        for e in events {
+        for e in events.iter().map(E::borrow) {
             let account = if e.account.is_empty() { "unknown".to_string() } else { e.account.to_string() };
             parts.entry((e.time.format("%Y-%m-%d").to_string(), account)).or_default().push(e);
         }
@@ -243,7 +247,7 @@ mod tests {
     fn an_interrupted_batch_is_removed_on_resume() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut writer = ArchiveWriter::open(dir.path()).expect("open");
-        writer.write_batch(&[("a.json".into(), "1:1".into())], &[]).expect("empty batch");
+        writer.write_batch(&[("a.json".into(), "1:1".into())], &[] as &[Event]).expect("empty batch");
         // A stop after the batch's files were listed, while they were being moved into place.
         let stray = dir.path().join("date=2026-03-14/account=1/part-000009.parquet");
         std::fs::create_dir_all(stray.parent().expect("parent")).expect("mkdir");
