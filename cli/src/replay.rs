@@ -479,4 +479,45 @@ mod tests {
         assert_eq!(at("a_20261399T9999Z_b.json"), None);
         assert_eq!(delivery_time(&Input::Stdin), None);
     }
+
+    fn event(time: &str, id: &str, file: &str) -> Box<Event> {
+        let text = format!(
+            r#"{{"eventTime":"{time}","eventName":"GetObject","eventSource":"s3.amazonaws.com","eventID":"{id}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}}}"#
+        );
+        let offset = nhiwatch_core::SourceOffset { file: Arc::from(file), line: Some(1), record: 0 };
+        Box::new(nhiwatch_decode::decode_record(&text, offset).expect("valid record").event)
+    }
+
+    #[test]
+    fn the_merge_hands_events_on_in_replay_order_across_held_and_streamed_inputs() {
+        let mut merge = Merge::default();
+        // An export out of order, and ids that share their first 16 bytes.
+        merge.push(event("2026-03-14T10:00:00Z", "export-record-000002", "export.jsonl"), false);
+        merge.push(event("2026-03-14T09:00:00Z", "z", "export.jsonl"), false);
+        merge.push(event("2026-03-14T10:00:00Z", "export-record-000001", "export.jsonl"), false);
+        merge.push(event("2026-03-14T10:00:00Z", "export-record-000001", "a.jsonl"), false);
+        // Objects read in delivery order.
+        merge.push(event("2026-03-14T09:30:00Z", "s3-b", "object-1"), true);
+        merge.push(event("2026-03-14T11:00:00Z", "s3-c", "object-2"), true);
+        assert_eq!(merge.len(), 6);
+        let horizon = "2026-03-14T10:30:00Z".parse().ok();
+        let mut order = Vec::new();
+        while let Some(e) = merge.pop_before(horizon) {
+            order.push(format!("{} {}", e.event_id, e.offset.file));
+        }
+        assert_eq!(
+            order,
+            [
+                "z export.jsonl",
+                "s3-b object-1",
+                "export-record-000001 a.jsonl",
+                "export-record-000001 export.jsonl",
+                "export-record-000002 export.jsonl"
+            ]
+        );
+        merge.push(event("2026-03-14T10:45:00Z", "late-export", "other.jsonl"), false);
+        let rest: Vec<String> = std::iter::from_fn(|| merge.pop_before(None)).map(|e| e.event_id.clone()).collect();
+        assert_eq!(rest, ["late-export", "s3-c"]);
+        assert_eq!(merge.len(), 0);
+    }
 }
