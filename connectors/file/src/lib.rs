@@ -129,24 +129,18 @@ pub fn read_input(input: &Input) -> ReadResult {
         return ReadResult { bytes: raw, problem: None };
     }
     let mut bytes = Vec::with_capacity(raw.len() * 8);
-    let mut decoder = MultiGzDecoder::new(raw.as_slice());
-    // Read in chunks so the bytes before a corrupt or truncated stretch are kept.
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        match decoder.read(&mut chunk) {
-            Ok(0) => {
-                return ReadResult { bytes, problem: None };
-            }
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-            Err(e) => {
-                let detail = format!(
-                    "gzip stream ends early or is corrupt after {} decompressed bytes ({e}); records before it are kept",
-                    bytes.len()
-                );
-                return ReadResult {
-                    bytes,
-                    problem: Some(BadRecord { offset: offset(None), reason: BadReason::Truncated, detail }),
-                };
+    // On a corrupt or truncated stretch `read_to_end` keeps what it decompressed before it,
+    // so the records there still decode; no scratch buffer is zeroed for every object.
+    match MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut bytes) {
+        Ok(_) => ReadResult { bytes, problem: None },
+        Err(e) => {
+            let detail = format!(
+                "gzip stream ends early or is corrupt after {} decompressed bytes ({e}); records before it are kept",
+                bytes.len()
+            );
+            ReadResult {
+                bytes,
+                problem: Some(BadRecord { offset: offset(None), reason: BadReason::Truncated, detail }),
             }
         }
     }
