@@ -393,9 +393,6 @@ pub struct Event {
     pub text: TextCache,
 }
 
-/// Text forms of an event's normalized fields, computed once. Not part of what the event is:
-/// two events are equal whatever their caches hold. Both are short for most events (an IPv4
-/// address, `s3:GetObject`) and are then held inline, so making them allocates nothing.
 /// The leading part of the order events are evaluated in (time, then event id): the time and
 /// the event id's first 16 bytes (zero-padded, big-endian), which order as the id does up to
 /// ties. Buffers keep it beside a boxed event, so they move small entries and most
@@ -422,6 +419,9 @@ impl OrderPrefix {
     }
 }
 
+/// Text forms of an event's normalized fields, computed once. Not part of what the event is:
+/// two events are equal whatever their caches hold. Both are short for most events (an IPv4
+/// address, `s3:GetObject`) and are then held inline, so making them allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub struct TextCache {
     action_key: OnceLock<CompactString>,
