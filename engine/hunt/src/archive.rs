@@ -48,7 +48,7 @@ pub fn event_schema() -> Arc<Schema> {
     ]))
 }
 
-fn batch(events: &[Event]) -> Result<RecordBatch, arrow::error::ArrowError> {
+fn batch(events: &[&Event]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let n = events.len();
     let mut time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut cols: Vec<StringBuilder> = (0..23).map(|_| StringBuilder::with_capacity(n, n * 16)).collect();
@@ -205,8 +205,7 @@ impl ArchiveWriter {
             let fail = |message: String| HuntError::Format { path: tmp.display().to_string(), message };
             std::fs::create_dir_all(&dir)
                 .map_err(|source| HuntError::Io { path: dir.display().to_string(), source })?;
-            let owned: Vec<Event> = list.into_iter().cloned().collect();
-            let batch = batch(&owned).map_err(|e| fail(e.to_string()))?;
+            let batch = batch(&list).map_err(|e| fail(e.to_string()))?;
             let file = std::fs::File::create(&tmp)
                 .map_err(|source| HuntError::Io { path: tmp.display().to_string(), source })?;
             let mut writer =
