@@ -311,12 +311,11 @@ impl Merge {
             self.sorted = loose;
         }
         let from_sorted = match (self.sorted.last(), self.heap.peek()) {
-            (None, None) => return None,
             (Some(s), Some(Reverse(h))) => s < h,
             (s, _) => s.is_some(),
         };
-        let first = if from_sorted { self.sorted.last() } else { self.heap.peek().map(|Reverse(o)| o) };
-        if first.is_some_and(|o| horizon.is_some_and(|h| o.prefix.time() >= h)) {
+        let first = if from_sorted { self.sorted.last() } else { self.heap.peek().map(|Reverse(o)| o) }?;
+        if horizon.is_some_and(|h| first.prefix.time() >= h) {
             return None;
         }
         let taken = if from_sorted { self.sorted.pop() } else { self.heap.pop().map(|Reverse(o)| o) };
