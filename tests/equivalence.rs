@@ -146,3 +146,48 @@ fn a_corrupt_state_is_an_error_not_a_reset() {
     let opts = ReplayOptions { reset_state: true, ..opts };
     replay(&opts, pack, config.engine_config().expect("config"), &mut std::io::sink()).expect("reset works");
 }
+
+/// A replay's alerts (in full, with where each record was read), summary (but its timings)
+/// and diagnostics.
+fn replay_on(threads: usize, paths: Vec<PathBuf>) -> (Vec<String>, String, String) {
+    let config = Config::load(&project_root().join("fixtures/demo/nhiwatch.toml")).expect("demo config");
+    let pack = Arc::new(nhiwatch_cli::pack::load_pack(&[]).expect("built-in pack"));
+    let opts = ReplayOptions { paths, threads, ..ReplayOptions::default() };
+    let mut diagnostics = Vec::new();
+    let report = replay(&opts, pack, config.engine_config().expect("engine config"), &mut diagnostics).expect("replay");
+    let alerts = report.alerts.iter().map(|a| serde_json::to_string(a).expect("json")).collect();
+    let mut summary = Vec::new();
+    report.summary.write_to(&mut summary).expect("summary");
+    let summary = String::from_utf8_lossy(&summary).lines().filter(|l| !l.contains("elapsed:")).collect();
+    (alerts, summary, String::from_utf8_lossy(&diagnostics).into_owned())
+}
+
+#[test]
+fn decoding_on_several_threads_changes_nothing() {
+    // A generated organisation, half as an S3 archive of many objects and half as one export
+    // large enough to be decoded in stretches, with bad records among the good.
+    let spec = nhiwatch_generator::OrgSpec { events: 24_000, identities: 1_500, days: 3, ..Default::default() };
+    let records: Vec<serde_json::Value> = nhiwatch_generator::org_records(&spec).collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    let (to_archive, to_export): (Vec<_>, Vec<_>) = records.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let to_archive: Vec<serde_json::Value> = to_archive.into_iter().map(|(_, r)| r.clone()).collect();
+    let objects = nhiwatch_generator::write_s3_archive(&archive, &to_archive).expect("archive");
+    let mut export = Vec::new();
+    for (i, (_, record)) in to_export.iter().enumerate() {
+        serde_json::to_writer(&mut export, record).expect("json");
+        export.push(b'\n');
+        if i % 1_000 == 999 {
+            export.extend_from_slice(b"not json\n\n{\"eventName\":\"ListUsers\"}\n");
+        }
+    }
+    assert!(objects.len() > 100 && export.len() > 12 << 20, "{} objects, {} bytes", objects.len(), export.len());
+    let export_path = dir.path().join("export.jsonl");
+    std::fs::write(&export_path, &export).expect("export");
+
+    let paths = vec![archive, export_path];
+    let one = replay_on(1, paths.clone());
+    assert!(!one.0.is_empty(), "the data alerts");
+    assert!(one.2.contains("bad record"), "{}", one.2);
+    assert_eq!(replay_on(4, paths), one);
+}

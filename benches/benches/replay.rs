@@ -57,18 +57,21 @@ fn main() {
     );
     println!("ratio full/decode: {:.2}", m.full_rate / m.decode_rate);
     // What a user runs: `nhiwatch replay export.jsonl`, reading the file, merging it into
-    // replay order (an export without delivery times is held whole) and evaluating.
-    let opts = ReplayOptions { paths: vec![export], ..ReplayOptions::default() };
-    let mut diagnostics = std::io::sink();
-    match replay(&opts, pack.clone(), EngineConfig::default(), &mut diagnostics) {
-        Ok(report) => println!(
-            "end to end (nhiwatch replay of the records as one JSON Lines export, file read included): {} events in {:.2}s = {:.0} events/s, {} alerts",
-            report.summary.engine.events_total,
-            report.summary.elapsed.as_secs_f64(),
-            report.summary.engine.events_total as f64 / report.summary.elapsed.as_secs_f64().max(1e-9),
-            report.alerts.len()
-        ),
-        Err(e) => println!("end to end: replay failed: {e:#}"),
+    // replay order (an export without delivery times is held whole) and evaluating; decoding
+    // on the calling thread only, then on one thread per core.
+    for (threads, label) in [(1, "one thread"), (0, "decoding on every core")] {
+        let opts = ReplayOptions { paths: vec![export.clone()], threads, ..ReplayOptions::default() };
+        let mut diagnostics = std::io::sink();
+        match replay(&opts, pack.clone(), EngineConfig::default(), &mut diagnostics) {
+            Ok(report) => println!(
+                "end to end, {label} (nhiwatch replay of the records as one JSON Lines export, file read included): {} events in {:.2}s = {:.0} events/s, {} alerts",
+                report.summary.engine.events_total,
+                report.summary.elapsed.as_secs_f64(),
+                report.summary.engine.events_total as f64 / report.summary.elapsed.as_secs_f64().max(1e-9),
+                report.alerts.len()
+            ),
+            Err(e) => println!("end to end, {label}: replay failed: {e:#}"),
+        }
     }
     if let Some(kib) = peak_rss_kib() {
         println!("peak memory: {:.0} MiB", kib as f64 / 1024.0);

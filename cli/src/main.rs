@@ -552,6 +552,10 @@ struct ReplayArgs {
     /// Start from empty state even if `--state` holds a snapshot (it is replaced).
     #[arg(long, requires = "state")]
     reset_state: bool,
+    /// Threads that read and decode files while the engine runs (0: one per core). Alerts
+    /// are the same whatever the number.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Files, directories (CloudTrail S3 layout) or `-` for standard input.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -576,6 +580,7 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<()> {
         progress: std::io::stderr().is_terminal(),
         state: args.state,
         reset_state: args.reset_state,
+        threads: args.threads,
     };
     let engine_config = config.engine_config()?;
     let mut stderr = std::io::stderr().lock();

@@ -17,10 +17,10 @@ use nhiwatch_detect::{Engine, EngineConfig, EngineStats};
 use nhiwatch_file::{Input, decode_input, discover};
 use nhiwatch_rules::RulePack;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Bad records printed per file and reason before the rest are only counted.
@@ -37,8 +37,11 @@ pub struct ReplayOptions {
     pub since: Option<EventTime>,
     /// Only events before this time.
     pub until: Option<EventTime>,
-    /// Decoder limits.
+    /// Decoder limits (its `threads` is set from `threads`).
     pub decode: DecodeOptions,
+    /// Threads that read and decode inputs while the engine runs (0: one per core; 1: the
+    /// calling thread only). Alerts are the same whatever the number.
+    pub threads: usize,
     /// Show a progress bar (only drawn when stderr is a terminal).
     pub progress: bool,
     /// Load the engine's state from this directory first and save it there at the end.
@@ -64,7 +67,7 @@ pub struct Summary {
     pub notes: BTreeMap<String, u64>,
     /// Engine counters.
     pub engine: EngineStats,
-    /// Time spent decoding.
+    /// Time spent reading and decoding, summed over the threads that do it.
     pub decode_time: Duration,
     /// Most events held at once while merging files (memory use of the merge).
     pub peak_buffered: u64,
@@ -402,21 +405,37 @@ pub fn for_each_event(
     let bar = progress_bar(opts.progress, summary.files, "reading");
     let mut reporter = BadReporter::new(diagnostics);
     let mut pending = Merge::default();
-    let sources =
-        parquet.iter().map(|p| (None, Source::Parquet(p))).chain(inputs.iter().map(|(t, i)| (*t, Source::Input(i))));
-    for (delivered, source) in sources {
+    let sources: Vec<(Option<EventTime>, Source<'_>)> = parquet
+        .iter()
+        .map(|p| (None, Source::Parquet(p)))
+        .chain(inputs.iter().map(|(t, i)| (*t, Source::Input(i))))
+        .collect();
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let decode_opts = DecodeOptions { threads, ..opts.decode };
+    let read = |(_, source): &(Option<EventTime>, Source<'_>)| {
+        let started = Instant::now();
+        let out = match source {
+            Source::Input(input) => Ok(decode_input(input, &decode_opts)),
+            Source::Parquet(path) => nhiwatch_hunt::read::read_file(path, &decode_opts),
+        };
+        (out, started.elapsed())
+    };
+    in_order_on_threads(&sources, threads, &read, &mut |(delivered, source), (out, took)| {
         if let Some(at) = delivered {
-            let horizon = at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
+            let horizon = *at - chrono::Duration::seconds(MERGE_MARGIN_SECS);
             while let Some(event) = pending.pop_before(Some(horizon)) {
                 each(event)?;
             }
         }
-        let decode_started = Instant::now();
-        let (out, name) = match source {
-            Source::Input(input) => (decode_input(input, &opts.decode), input.name()),
-            Source::Parquet(path) => (nhiwatch_hunt::read::read_file(path, &opts.decode)?, path.display().to_string()),
+        summary.decode_time += took;
+        let out = out?;
+        let name = match source {
+            Source::Input(input) => input.name(),
+            Source::Parquet(path) => path.display().to_string(),
         };
-        summary.decode_time += decode_started.elapsed();
         for bad in &out.bad {
             if opts.strict {
                 anyhow::bail!("bad record (--strict): {bad}");
@@ -442,13 +461,60 @@ pub fn for_each_event(
             }
         }
         bar.inc(1);
-    }
+        Ok(())
+    })?;
     reporter.finish()?;
     while let Some(event) = pending.pop_before(None) {
         each(event)?;
     }
     bar.finish_and_clear();
     Ok(summary)
+}
+
+/// Runs `work` on each of `items` on `workers` threads, at most a few items ahead of the one
+/// being handed on, and hands the results to `each` in the order of `items`: what one thread
+/// would do, in the same order, while `each` runs beside the work. Stops at the first error
+/// of `each`.
+fn in_order_on_threads<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    work: &(dyn Fn(&T) -> R + Sync),
+    each: &mut dyn FnMut(&T, R) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if workers <= 1 {
+        return items.iter().try_for_each(|item| each(item, work(item)));
+    }
+    let ahead = workers * 4;
+    let (jobs, queue) = mpsc::channel::<(&T, mpsc::SyncSender<R>)>();
+    let queue = Mutex::new(queue);
+    std::thread::scope(|scope| {
+        // Owned here, so the queue closes when this returns, early or not.
+        let jobs = jobs;
+        for _ in 0..workers {
+            scope.spawn(|| {
+                // Ends when the queue closes: every item was handed out, or `each` failed.
+                while let Ok((item, done)) = queue.lock().map_err(drop).and_then(|q| q.recv().map_err(drop)) {
+                    // No one waits for the result only when the run already stopped.
+                    let _ = done.send(work(item));
+                }
+            });
+        }
+        let mut waiting = VecDeque::with_capacity(ahead);
+        let mut next = items.iter();
+        loop {
+            while waiting.len() < ahead
+                && let Some(item) = next.next()
+            {
+                let (done, result) = mpsc::sync_channel(1);
+                jobs.send((item, done)).map_err(|_| anyhow::anyhow!("the decoding threads stopped"))?;
+                waiting.push_back((item, result));
+            }
+            let Some((item, result)) = waiting.pop_front() else { break };
+            let r = result.recv().map_err(|_| anyhow::anyhow!("a decoding thread stopped"))?;
+            each(item, r)?;
+        }
+        Ok(())
+    })
 }
 
 /// Parses `--since` / `--until`: RFC 3339 or a date (`2026-03-14`, midnight UTC).

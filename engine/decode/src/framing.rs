@@ -37,13 +37,20 @@ pub struct DecodeOptions {
     /// Largest record accepted, in bytes. CloudTrail caps records at 256 KiB; the default
     /// leaves room for enriched exports.
     pub max_record_bytes: usize,
+    /// Threads a large JSON Lines buffer is decoded on (1: the calling thread only). The
+    /// output is the same whatever the number.
+    pub threads: usize,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self { framing: Framing::Auto, max_record_bytes: 1 << 20 }
+        Self { framing: Framing::Auto, max_record_bytes: 1 << 20, threads: 1 }
     }
 }
+
+/// The least a thread is given of a JSON Lines buffer: below this, starting a thread costs
+/// more than it saves.
+const MIN_BYTES_PER_THREAD: usize = 4 << 20;
 
 /// Everything found in one buffer.
 #[derive(Debug, Default)]
@@ -60,6 +67,18 @@ pub struct DecodeOutput {
 }
 
 impl DecodeOutput {
+    /// Adds what was found in the stretch of the same buffer that follows this one.
+    fn append(&mut self, next: DecodeOutput) {
+        self.events.extend(next.events);
+        self.bad.extend(next.bad);
+        for (note, n) in next.notes {
+            *self.notes.entry(note).or_default() += n;
+        }
+        for (note, at) in next.first_note {
+            self.first_note.entry(note).or_insert(at);
+        }
+    }
+
     fn push_record(&mut self, text: &str, shared: Option<&Arc<String>>, offset: SourceOffset, opts: &DecodeOptions) {
         if text.len() > opts.max_record_bytes {
             self.bad.push(BadRecord {
@@ -102,15 +121,19 @@ pub fn decode_owned(bytes: Vec<u8>, file: &Arc<str>, opts: &DecodeOptions) -> De
     match String::from_utf8(bytes) {
         Ok(text) => {
             let shared = Arc::new(text);
+            let threads = opts.threads.min(shared.len() / MIN_BYTES_PER_THREAD);
             match framing {
-                Framing::Lines => decode_lines(shared.as_bytes(), Some(&shared), file, opts, &mut out),
+                Framing::Lines if threads > 1 => decode_lines_on_threads(&shared, file, opts, threads, &mut out),
+                Framing::Lines => {
+                    decode_lines(shared.as_bytes(), Some(&shared), file, opts, Start::default(), &mut out)
+                }
                 _ => decode_document(shared.as_bytes(), Some(&shared), file, opts, &mut out, 0),
             }
         }
         Err(e) => {
             let bytes = e.into_bytes();
             match framing {
-                Framing::Lines => decode_lines(&bytes, None, file, opts, &mut out),
+                Framing::Lines => decode_lines(&bytes, None, file, opts, Start::default(), &mut out),
                 _ => decode_document(&bytes, None, file, opts, &mut out, 0),
             }
         }
@@ -153,17 +176,91 @@ fn is_records_object(bytes: &[u8]) -> bool {
     after_brace[i..].starts_with(b"\"Records\"") || after_brace[i..].starts_with(b"\"records\"")
 }
 
+/// Where a stretch of JSON Lines starts in its file: lines and records before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Start {
+    line: u64,
+    record: u64,
+}
+
+impl Start {
+    /// Where the stretch after `bytes` starts (`bytes` ends at a line end or the buffer's end).
+    fn after(self, bytes: &[u8]) -> Start {
+        let mut next = self;
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            next.line += 1;
+            if first_non_ws(line).is_some() {
+                next.record += 1;
+            }
+        }
+        next
+    }
+}
+
+/// Decodes a large JSON Lines buffer on `threads` threads: it is cut at line ends into that
+/// many stretches, each decoded with the line and record numbers it starts at, and the
+/// results are joined in order, so the output is the same as one pass.
+fn decode_lines_on_threads(
+    shared: &Arc<String>,
+    file: &Arc<str>,
+    opts: &DecodeOptions,
+    threads: usize,
+    out: &mut DecodeOutput,
+) {
+    let bytes = shared.as_bytes();
+    let mut cuts = vec![0];
+    for k in 1..threads {
+        let from = (bytes.len() / threads * k).max(cuts.last().copied().unwrap_or(0));
+        let cut = memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i + 1);
+        if cut < bytes.len() {
+            cuts.push(cut);
+        }
+    }
+    cuts.push(bytes.len());
+    let stretches: Vec<&[u8]> = cuts.windows(2).map(|w| &bytes[w[0]..w[1]]).collect();
+    let parts: Vec<DecodeOutput> = std::thread::scope(|scope| {
+        // Counting lines is far cheaper than decoding them: each thread counts its stretch,
+        // then decodes it from where the stretches before it end.
+        let counts: Vec<_> = stretches.iter().map(|s| scope.spawn(move || Start::default().after(s))).collect();
+        let mut start = Start::default();
+        let mut starts = Vec::with_capacity(stretches.len());
+        for c in counts {
+            starts.push(start);
+            let n = c.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            start = Start { line: start.line + n.line, record: start.record + n.record };
+        }
+        let decoders: Vec<_> = stretches
+            .iter()
+            .zip(starts)
+            .map(|(s, at)| {
+                scope.spawn(move || {
+                    let mut part = DecodeOutput::default();
+                    decode_lines(s, Some(shared), file, opts, at, &mut part);
+                    part
+                })
+            })
+            .collect();
+        decoders.into_iter().map(|d| d.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    for part in parts {
+        out.append(part);
+    }
+}
+
+/// Decodes JSON Lines in `bytes` (all of `shared`, or a stretch of it that ends at a line
+/// end), numbering lines and records from `at`.
 fn decode_lines(
     bytes: &[u8],
     shared: Option<&Arc<String>>,
     file: &Arc<str>,
     opts: &DecodeOptions,
+    at: Start,
     out: &mut DecodeOutput,
 ) {
-    let mut line_no: u64 = 0;
-    let mut record: u64 = 0;
+    let Start { line: mut line_no, mut record } = at;
     let mut start = 0;
-    while start <= bytes.len() {
+    // A final empty line (after the last line end) is blank, so it is not read.
+    while start < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
         let line = &bytes[start..end];
         start = end + 1;
@@ -184,9 +281,10 @@ fn decode_lines(
         }
         // A shared buffer was validated whole; only a buffer with bad bytes is checked per line.
         let text = match shared {
-            Some(buf) => {
-                buf.get(line.as_ptr() as usize - bytes.as_ptr() as usize..).and_then(|rest| rest.get(..line.len()))
-            }
+            Some(buf) => (line.as_ptr() as usize)
+                .checked_sub(buf.as_ptr() as usize)
+                .and_then(|at| buf.get(at..))
+                .and_then(|rest| rest.get(..line.len())),
             None => None,
         };
         let text = match text.map(Ok).unwrap_or_else(|| std::str::from_utf8(line)) {
@@ -451,6 +549,47 @@ mod tests {
         let out = decode(&input);
         assert_eq!(ids(&out), ["a", "u", "b"]);
         assert_eq!(out.bad[0].reason, BadReason::InvalidUtf8);
+    }
+
+    /// What a decode found, in order, as text (events by id and place; bad records and
+    /// repairs in full).
+    fn found(out: &DecodeOutput) -> Vec<String> {
+        let events =
+            out.events.iter().map(|e| format!("{} {} {:?} {}", e.event_id, e.action, e.offset.line, e.offset.record));
+        let bad = out.bad.iter().map(|b| format!("bad {b} (record {})", b.offset.record));
+        let notes = out.notes.iter().map(|(n, k)| format!("note {n:?} {k} first {:?}", out.first_note.get(n)));
+        events.chain(bad).chain(notes).collect()
+    }
+
+    #[test]
+    fn a_buffer_decoded_on_several_threads_gives_what_one_pass_gives() {
+        let mut input = String::new();
+        for i in 0..60 {
+            match i % 10 {
+                0 => input.push('\n'),
+                1 => input.push_str(&format!("{}\r\n", rec(&format!("crlf-{i}")))),
+                2 => input.push_str("{ not json\n"),
+                3 => input.push_str("{\"eventName\":\"NoTime\"}\n"),
+                4 => input.push_str(&format!(
+                    "{{\"eventTime\":\"2026-03-14T02:47:12Z\",\"eventName\":\"X\",\"sourceIPAddress\":\"075.050.255.{i}\"}}\n"
+                )),
+                5 => input.push_str(&format!("{{\"Records\":[{},{}]}}\n", rec(&format!("batch-{i}-a")), rec(&format!("batch-{i}-b")))),
+                6 => input.push_str(&format!("{}{}\n", rec(&format!("long-{i}")), " ".repeat(300))),
+                _ => input.push_str(&format!("{}\n", rec(&format!("plain-{i}")))),
+            }
+        }
+        input.push_str(&rec("last-without-line-end"));
+        let shared = Arc::new(input);
+        let opts = DecodeOptions { max_record_bytes: 400, ..DecodeOptions::default() };
+        let file: Arc<str> = Arc::from("export.jsonl");
+        let mut one = DecodeOutput::default();
+        decode_lines(shared.as_bytes(), Some(&shared), &file, &opts, Start::default(), &mut one);
+        assert!(one.events.len() > 30 && one.bad.len() > 10 && !one.notes.is_empty(), "{:?}", found(&one));
+        for threads in 2..=9 {
+            let mut many = DecodeOutput::default();
+            decode_lines_on_threads(&shared, &file, &opts, threads, &mut many);
+            assert_eq!(found(&many), found(&one), "{threads} threads");
+        }
     }
 
     proptest::proptest! {
