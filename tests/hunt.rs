@@ -168,3 +168,61 @@ fn baseline_build_then_replay_equals_one_replay() {
     let cold = nhiwatch(&["replay", "--config", config, "--since", split, "fixtures/demo"]);
     assert_ne!(alerts_by_id(&text(&cold.stdout)), whole);
 }
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).expect("under dir").display().to_string();
+                files.insert(rel, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn an_archive_is_the_same_whatever_the_threads_that_decode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Inputs with bad records, reported in the order the inputs are found.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).expect("mkdir");
+    for i in 0..12 {
+        let text = format!("{{\"eventName\":\"ListUsers\",\"eventID\":\"no-time-{i}\"}}\nnot json in input {i}\n");
+        std::fs::write(broken.join(format!("export-{i:02}.jsonl")), text).expect("write");
+    }
+    let broken_s = broken.display().to_string();
+    let mut runs = Vec::new();
+    for threads in ["1", "4"] {
+        let out = dir.path().join(format!("archive-{threads}"));
+        let out_s = out.display().to_string();
+        let run = nhiwatch(&[
+            "archive",
+            "--threads",
+            threads,
+            "--out",
+            &out_s,
+            &broken_s,
+            "fixtures/demo",
+            "fixtures/clouds",
+        ]);
+        let stderr = text(&run.stderr);
+        assert!(stderr.contains("5889 events in the archive"), "{stderr}");
+        // All but the elapsed time and the archive's own path.
+        let report: Vec<String> = stderr
+            .lines()
+            .map(|l| l.replace(&out_s, "ARCHIVE"))
+            .map(|l| l.split(") in ").next().unwrap_or_default().to_string())
+            .collect();
+        runs.push((files_under(&out), report));
+    }
+    assert!(runs[0].0.len() > 100, "{} files", runs[0].0.len());
+    assert_eq!(runs[0].1.iter().filter(|l| l.starts_with("bad record")).count(), 24, "{:?}", runs[0].1);
+    assert_eq!(runs[0], runs[1]);
+}

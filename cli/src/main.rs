@@ -123,6 +123,10 @@ struct ArchiveArgs {
     /// Stop with an error at the first bad record.
     #[arg(long)]
     strict: bool,
+    /// Threads that read and decode inputs while batches are written (0: one per core). The
+    /// archive is the same whatever the number.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Archives: files, directories (CloudTrail S3 layout) or `-`.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -131,7 +135,7 @@ struct ArchiveArgs {
 fn run_archive(args: ArchiveArgs) -> anyhow::Result<()> {
     let mut stderr = std::io::stderr().lock();
     let started = std::time::Instant::now();
-    let s = nhiwatch_cli::archive::archive(&args.paths, &args.out, args.strict, &mut stderr)?;
+    let s = nhiwatch_cli::archive::archive(&args.paths, &args.out, args.strict, args.threads, &mut stderr)?;
     let bad: u64 = s.bad_by_reason.values().sum();
     writeln!(
         stderr,

@@ -410,10 +410,7 @@ pub fn for_each_event(
         .map(|p| (None, Source::Parquet(p)))
         .chain(inputs.iter().map(|(t, i)| (*t, Source::Input(i))))
         .collect();
-    let threads = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n,
-    };
+    let threads = threads_for(opts.threads);
     let decode_opts = DecodeOptions { threads, ..opts.decode };
     let read = |(_, source): &(Option<EventTime>, Source<'_>)| {
         let started = Instant::now();
@@ -471,11 +468,19 @@ pub fn for_each_event(
     Ok(summary)
 }
 
+/// The threads to decode on for a `--threads` value (0: one per core).
+pub(crate) fn threads_for(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+}
+
 /// Runs `work` on each of `items` on `workers` threads, at most a few items ahead of the one
 /// being handed on, and hands the results to `each` in the order of `items`: what one thread
 /// would do, in the same order, while `each` runs beside the work. Stops at the first error
 /// of `each`.
-fn in_order_on_threads<T: Sync, R: Send>(
+pub(crate) fn in_order_on_threads<T: Sync, R: Send>(
     items: &[T],
     workers: usize,
     work: &(dyn Fn(&T) -> R + Sync),
