@@ -176,7 +176,7 @@ fn check_rule(rule: &Rule, note: &mut dyn FnMut(Level, String)) {
     }
     let mut fields = Vec::new();
     rule.condition.fields(&mut fields);
-    fields.extend(rule.context_fields.iter().cloned());
+    fields.extend(rule.context_fields.iter().map(|c| c.path.clone()));
     fields.extend(rule.group_by.iter().cloned());
     let mut seen = Vec::new();
     for f in fields {

@@ -7,6 +7,7 @@
 use crate::bad::{BadReason, Note};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use compact_str::CompactString;
+use nhiwatch_core::event::TextCache;
 use nhiwatch_core::event::{KNOWN_PATHS, RawRecord, Seen, range_within};
 use nhiwatch_core::ip::parse_ip_lenient;
 use nhiwatch_core::{Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset};
@@ -249,6 +250,7 @@ fn decode_at_depth(
         }
     };
     let origin = origin_of(record.source_ip_address.as_deref(), &mut notes);
+    let cached = TextCache::with_source_ip(&origin, record.source_ip_address.as_deref().unwrap_or_default().trim());
     let invoked_by = record.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
     let mut identity = identity_of(record.user_identity.as_ref(), &account);
     identity.runtime = record.user_agent.as_deref().and_then(runtime_of);
@@ -275,7 +277,7 @@ fn decode_at_depth(
             raw: raw_record(text, buf).with_known(known_paths(text, &record)),
             offset,
             geo: None,
-            text: Default::default(),
+            text: cached,
         },
         notes,
     })

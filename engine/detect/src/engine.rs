@@ -18,6 +18,7 @@ use chrono::{Datelike, Duration, Timelike};
 use nhiwatch_core::alert::{AlertIdentity, Cited};
 use nhiwatch_core::geo::{GeoInfo, GeoResolver, is_public_place};
 use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath, OrderPrefix};
+use nhiwatch_rules::rule::ContextField;
 use nhiwatch_rules::{Org, Rule, RuleKind, RulePack, Subject};
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
@@ -750,11 +751,11 @@ impl GroupKeys {
 }
 
 /// The values the rule looked at, for the analyst: `{field: value or [values]}`.
-fn matched_fields(event: &Event, fields: &[FieldPath]) -> Map<String, Value> {
+fn matched_fields(event: &Event, fields: &[ContextField]) -> Map<String, Value> {
     let mut out = Map::new();
     for f in fields {
         let mut values: Vec<Value> = Vec::new();
-        event.visit_field(f, &mut |v| {
+        event.visit_field(&f.path, &mut |v| {
             let value = match v {
                 nhiwatch_core::FieldValue::Str(s) => Value::from(s),
                 nhiwatch_core::FieldValue::Num(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
@@ -769,10 +770,10 @@ fn matched_fields(event: &Event, fields: &[FieldPath]) -> Map<String, Value> {
         match values.len() {
             0 => {}
             1 => {
-                out.insert(f.to_string(), values.remove(0));
+                out.insert(f.name.clone(), values.remove(0));
             }
             _ => {
-                out.insert(f.to_string(), Value::Array(values));
+                out.insert(f.name.clone(), Value::Array(values));
             }
         }
     }

@@ -39,7 +39,7 @@ pub struct Rule {
     /// Summary template (empty: the title plus identity is used).
     pub summary: Template,
     /// Fields copied into the alert context: those the condition reads, then the extras.
-    pub context_fields: Vec<FieldPath>,
+    pub context_fields: Vec<ContextField>,
     /// De-duplication.
     pub dedup: Dedup,
     /// Known benign causes.
@@ -52,6 +52,23 @@ pub struct Rule {
     pub actions: Option<Vec<String>>,
     /// Live or shadow.
     pub mode: crate::spec::Mode,
+}
+
+/// A field copied into alerts' context, with the name it is written under there (made once,
+/// not per alert).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextField {
+    /// Where it is read.
+    pub path: FieldPath,
+    /// `path` as text.
+    pub name: String,
+}
+
+impl ContextField {
+    /// The context fields for `paths`, in order.
+    pub fn all(paths: Vec<FieldPath>) -> Vec<ContextField> {
+        paths.into_iter().map(|path| ContextField { name: path.to_string(), path }).collect()
+    }
 }
 
 /// Alert de-duplication settings.
@@ -125,6 +142,7 @@ impl Rule {
                 context_fields.push(p);
             }
         }
+        let context_fields = ContextField::all(context_fields);
         let dedup = match &spec.dedup {
             Some(d) => Dedup {
                 window: duration_at(&d.value.window)?,

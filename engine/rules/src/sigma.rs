@@ -181,7 +181,7 @@ fn sigma_rule(
         group_by,
         condition,
         summary,
-        context_fields,
+        context_fields: crate::rule::ContextField::all(context_fields),
         dedup: Dedup { window: chrono::Duration::seconds(DEFAULT_DEDUP_WINDOW_SECS), by: Vec::new() },
         false_positives: spec.falsepositives.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
         tests: Vec::new(),
