@@ -1,11 +1,13 @@
 //! `nhiwatch backtest`: runs a new or changed pack over history before it ships, and compares
 //! it with the current pack — alerts per day, per identity and per rule, and which alerts the
 //! change adds or removes (alert ids are content hashes, so unchanged rules give the same ids).
+//!
+//! History is read and decoded once; each event goes to both packs' engines.
 
-use crate::replay::{ReplayOptions, replay};
+use crate::replay::{ReplayOptions, for_each_event};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use nhiwatch_core::Alert;
-use nhiwatch_detect::EngineConfig;
+use nhiwatch_detect::{Engine, EngineConfig};
 use nhiwatch_rules::RulePack;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,7 +69,8 @@ pub struct Backtest {
     pub removed_alerts: Vec<DiffAlert>,
 }
 
-/// Replays the archives with both packs and compares.
+/// Replays the archives with both packs (in one pass over them; `opts.state` is not used:
+/// both packs start from empty state) and compares.
 pub fn backtest(
     opts: &ReplayOptions,
     candidate: Arc<RulePack>,
@@ -75,14 +78,25 @@ pub fn backtest(
     config: EngineConfig,
     diagnostics: &mut dyn Write,
 ) -> anyhow::Result<Backtest> {
-    let new = replay(opts, candidate, config.clone(), diagnostics)?;
-    // Bad records were reported by the first pass already.
-    let old = replay(opts, current, config, &mut std::io::sink())?;
-    let old_ids: BTreeSet<&str> = old.alerts.iter().map(|a| a.id.0.as_str()).collect();
-    let new_ids: BTreeSet<&str> = new.alerts.iter().map(|a| a.id.0.as_str()).collect();
+    let mut engines = [Engine::new(candidate, config.clone()), Engine::new(current, config)];
+    let mut alerts: [Vec<Alert>; 2] = Default::default();
+    for_each_event(opts, diagnostics, &mut |event| {
+        let [candidate, current] = &mut engines;
+        alerts[1].extend(current.process(event.clone()));
+        alerts[0].extend(candidate.process(event));
+        Ok(())
+    })?;
+    for (engine, found) in engines.iter_mut().zip(&mut alerts) {
+        found.extend(engine.finish());
+        // Shadow-mode alerts never reach analysts, so they are not compared (as in replay).
+        found.retain(|a| !a.shadow);
+    }
+    let [new_alerts, old_alerts] = &alerts;
+    let old_ids: BTreeSet<&str> = old_alerts.iter().map(|a| a.id.0.as_str()).collect();
+    let new_ids: BTreeSet<&str> = new_alerts.iter().map(|a| a.id.0.as_str()).collect();
     let count = |f: &dyn Fn(&Alert) -> String| {
         let mut m: BTreeMap<String, usize> = BTreeMap::new();
-        for a in &new.alerts {
+        for a in new_alerts {
             *m.entry(f(a)).or_default() += 1;
         }
         m
@@ -90,12 +104,12 @@ pub fn backtest(
     let per_day = count(&|a| a.time.format("%Y-%m-%d").to_string());
     let per_identity = count(&|a| a.identity.id.clone());
     let per_rule = count(&|a| a.rule_id.clone());
-    let added: Vec<&Alert> = new.alerts.iter().filter(|a| !old_ids.contains(a.id.0.as_str())).collect();
-    let removed: Vec<&Alert> = old.alerts.iter().filter(|a| !new_ids.contains(a.id.0.as_str())).collect();
+    let added: Vec<&Alert> = new_alerts.iter().filter(|a| !old_ids.contains(a.id.0.as_str())).collect();
+    let removed: Vec<&Alert> = old_alerts.iter().filter(|a| !new_ids.contains(a.id.0.as_str())).collect();
     Ok(Backtest {
-        events: new.summary.engine.events_total,
-        alerts: new.alerts.len(),
-        baseline_alerts: old.alerts.len(),
+        events: engines[0].stats().events_total,
+        alerts: new_alerts.len(),
+        baseline_alerts: old_alerts.len(),
         per_day,
         per_identity,
         per_rule,
