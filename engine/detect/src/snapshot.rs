@@ -17,7 +17,6 @@ use nhiwatch_decode::decode_record;
 use nhiwatch_rules::RulePack;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
-use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -126,7 +125,7 @@ impl Engine {
             }
             group_spaces[ns] = space_name(&rule.group_by);
         }
-        let mut pending: Vec<&Pending> = self.pending.iter().map(|Reverse(p)| p).collect();
+        let mut pending: Vec<&Pending> = self.pending.iter().collect();
         pending.sort();
         let identities = self.identities.oldest_first();
         Snapshot {
@@ -236,7 +235,7 @@ impl Engine {
             let decoded = decode_record(&p.raw, p.offset.clone())
                 .map_err(|e| SnapshotError::Record { offset: p.offset.to_string(), reason: e.detail })?;
             engine.seq += 1;
-            engine.pending.push(Reverse(Pending::new(Box::new(decoded.event), engine.seq)));
+            engine.pending.push(Pending::new(Box::new(decoded.event), engine.seq));
         }
         Ok(engine)
     }
