@@ -97,7 +97,7 @@ pub(crate) struct Draft {
 impl Draft {
     fn finish(self, text: &str, buf: Option<&Arc<String>>, offset: SourceOffset) -> Decoded {
         let mut notes: Vec<Note> = Vec::new();
-        let origin = origin_of(self.origin.as_deref(), &mut notes);
+        let (origin, cached) = origin_of(self.origin.as_deref(), &mut notes);
         let event_id = self.event_id.filter(|id| !id.is_empty()).unwrap_or_else(|| content_id(text));
         Decoded {
             event: Event {
@@ -119,7 +119,7 @@ impl Draft {
                 raw: raw_record(text, buf),
                 offset,
                 geo: self.geo.filter(|g| !g.is_empty()).map(Arc::new),
-                text: Default::default(),
+                text: cached,
             },
             notes,
         }

@@ -7,8 +7,7 @@
 use crate::bad::{BadReason, Note};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use compact_str::CompactString;
-use nhiwatch_core::event::TextCache;
-use nhiwatch_core::event::{KNOWN_PATHS, RawRecord, Seen, range_within};
+use nhiwatch_core::event::{KNOWN_PATHS, RawRecord, Seen, TextCache, range_within};
 use nhiwatch_core::ip::parse_ip_lenient;
 use nhiwatch_core::{Event, Identity, IdentityKey, IdentityType, Origin, Outcome, SourceKind, SourceOffset};
 use serde::Deserialize;
@@ -249,8 +248,7 @@ fn decode_at_depth(
             content_id(text)
         }
     };
-    let origin = origin_of(record.source_ip_address.as_deref(), &mut notes);
-    let cached = TextCache::with_source_ip(&origin, record.source_ip_address.as_deref().unwrap_or_default().trim());
+    let (origin, cached) = origin_of(record.source_ip_address.as_deref(), &mut notes);
     let invoked_by = record.user_identity.as_ref().and_then(|u| u.invoked_by.as_deref()).map(str::to_string);
     let mut identity = identity_of(record.user_identity.as_ref(), &account);
     identity.runtime = record.user_agent.as_deref().and_then(runtime_of);
@@ -325,14 +323,19 @@ fn known_paths<'a>(text: &str, record: &Record<'a>) -> [Seen; KNOWN_PATHS.len()]
 }
 
 /// Where a call came from: an address (zero-padded octets repaired, with a note), a cloud
-/// service host (`ec2.amazonaws.com`, `AWS Internal`, `…googleapis.com`), or other text.
-pub(crate) fn origin_of(text: Option<&str>, notes: &mut Vec<Note>) -> Origin {
-    match text.map(str::trim) {
+/// service host (`ec2.amazonaws.com`, `AWS Internal`, `…googleapis.com`), or other text; and
+/// the event's text cache, holding the address's text when the record wrote it as it reads
+/// back (an IPv4 address read strictly, so alerts need not format it again).
+pub(crate) fn origin_of(text: Option<&str>, notes: &mut Vec<Note>) -> (Origin, TextCache) {
+    let origin = match text.map(str::trim) {
         None | Some("") => Origin::Unknown,
         Some(s) => match parse_ip_lenient(s) {
             Some(p) => {
                 if p.zero_padded {
                     notes.push(Note::ZeroPaddedIp);
+                } else if p.ip.is_ipv4() {
+                    // The strict reading accepts one text per IPv4 address: the one it reads back as.
+                    return (Origin::Ip(p.ip), TextCache::with_source_ip(s));
                 }
                 Origin::Ip(p.ip)
             }
@@ -345,7 +348,8 @@ pub(crate) fn origin_of(text: Option<&str>, notes: &mut Vec<Note>) -> Origin {
             }
             None => Origin::Other(s.to_string()),
         },
-    }
+    };
+    (origin, TextCache::default())
 }
 
 /// The `exec-env/…` token AWS SDKs add inside managed runtimes (Lambda, ECS, CodeBuild).
@@ -557,6 +561,27 @@ mod tests {
 
     fn off() -> SourceOffset {
         SourceOffset { file: Arc::from("t.json"), line: Some(1), record: 0 }
+    }
+
+    #[test]
+    fn a_source_address_reads_as_the_address_it_is_whatever_its_writing() {
+        let text_of = |written: &str| {
+            let mut notes = Vec::new();
+            let (origin, cached) = origin_of(Some(written), &mut notes);
+            let event = Event {
+                origin,
+                text: cached,
+                ..decode_record(r#"{"eventTime":"2026-03-14T02:47:12Z","eventName":"X"}"#, off())
+                    .expect("decodes")
+                    .event
+            };
+            event.source_ip_text().to_string()
+        };
+        // Kept as written when it reads back the same; otherwise written from the address.
+        assert_eq!(text_of(" 203.0.113.7 "), "203.0.113.7");
+        assert_eq!(text_of("075.050.255.67"), "75.50.255.67");
+        assert_eq!(text_of("2001:DB8::1"), "2001:db8::1");
+        assert_eq!(text_of("ec2.amazonaws.com"), "ec2.amazonaws.com");
     }
 
     /// Every value a path reaches, as text (`null` included).
