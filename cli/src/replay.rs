@@ -11,13 +11,12 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nhiwatch_core::{Alert, Event, EventTime, OrderPrefix};
+use nhiwatch_core::{Alert, Event, EventTime, OrderPrefix, ReorderBuffer};
 use nhiwatch_decode::{BadRecord, DecodeOptions};
 use nhiwatch_detect::{Engine, EngineConfig, EngineStats};
 use nhiwatch_file::{Input, decode_input, discover};
 use nhiwatch_rules::RulePack;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
@@ -276,53 +275,27 @@ impl Ord for Ordered {
     }
 }
 
-/// Events waiting to be handed on in replay order.
-///
-/// Inputs without delivery times are read first and held whole: their events are collected
-/// and sorted once (linear when an export is already in time order, as most are) rather
-/// than pushed one by one through a heap. Events of S3 objects, read in delivery order,
-/// stream through a heap; the two are merged as events are taken.
+/// Events waiting to be handed on in replay order. Exports (read first, held whole) and S3
+/// objects (read in delivery order, streamed) are mostly in time order already, so most events
+/// join the buffer's queue and only the rest wait in its heap.
 #[derive(Default)]
-struct Merge {
-    /// Events of inputs without delivery times, in reading order.
-    loose: Vec<Ordered>,
-    /// The same, once sorted, latest first (taken from the end).
-    sorted: Vec<Ordered>,
-    /// Events of S3 objects.
-    heap: BinaryHeap<Reverse<Ordered>>,
-}
+struct Merge(ReorderBuffer<Ordered>);
 
 impl Merge {
-    fn push(&mut self, event: Box<Event>, dated: bool) {
-        if dated {
-            self.heap.push(Reverse(Ordered::new(event)));
-        } else {
-            self.loose.push(Ordered::new(event));
-        }
+    fn push(&mut self, event: Box<Event>) {
+        self.0.push(Ordered::new(event));
     }
 
     fn len(&self) -> usize {
-        self.loose.len() + self.sorted.len() + self.heap.len()
+        self.0.len()
     }
 
     /// The earliest event held, if it is before `horizon` (`None`: any).
     fn pop_before(&mut self, horizon: Option<EventTime>) -> Option<Box<Event>> {
-        if !self.loose.is_empty() {
-            let mut loose = std::mem::take(&mut self.loose);
-            loose.append(&mut self.sorted);
-            loose.sort_unstable_by(|a, b| b.cmp(a));
-            self.sorted = loose;
-        }
-        let from_sorted = match (self.sorted.last(), self.heap.peek()) {
-            (Some(s), Some(Reverse(h))) => s < h,
-            (s, _) => s.is_some(),
-        };
-        let first = if from_sorted { self.sorted.last() } else { self.heap.peek().map(|Reverse(o)| o) }?;
-        if horizon.is_some_and(|h| first.prefix.time() >= h) {
+        if horizon.is_some_and(|h| self.0.peek().is_some_and(|first| first.prefix.time() >= h)) {
             return None;
         }
-        let taken = if from_sorted { self.sorted.pop() } else { self.heap.pop().map(|Reverse(o)| o) };
-        taken.map(|o| o.event)
+        self.0.pop().map(|o| o.event)
     }
 }
 
@@ -451,7 +424,7 @@ pub fn for_each_event(
             *summary.events_by_source.entry(e.source.as_str()).or_default() += 1;
             let in_range = opts.since.is_none_or(|s| e.time >= s) && opts.until.is_none_or(|u| e.time < u);
             if in_range {
-                pending.push(e, delivered.is_some());
+                pending.push(e);
                 summary.peak_buffered = summary.peak_buffered.max(pending.len() as u64);
             } else {
                 summary.events_out_of_range += 1;
@@ -562,13 +535,13 @@ mod tests {
     fn the_merge_hands_events_on_in_replay_order_across_held_and_streamed_inputs() {
         let mut merge = Merge::default();
         // An export out of order, and ids that share their first 16 bytes.
-        merge.push(event("2026-03-14T10:00:00Z", "export-record-000002", "export.jsonl"), false);
-        merge.push(event("2026-03-14T09:00:00Z", "z", "export.jsonl"), false);
-        merge.push(event("2026-03-14T10:00:00Z", "export-record-000001", "export.jsonl"), false);
-        merge.push(event("2026-03-14T10:00:00Z", "export-record-000001", "a.jsonl"), false);
+        merge.push(event("2026-03-14T10:00:00Z", "export-record-000002", "export.jsonl"));
+        merge.push(event("2026-03-14T09:00:00Z", "z", "export.jsonl"));
+        merge.push(event("2026-03-14T10:00:00Z", "export-record-000001", "export.jsonl"));
+        merge.push(event("2026-03-14T10:00:00Z", "export-record-000001", "a.jsonl"));
         // Objects read in delivery order.
-        merge.push(event("2026-03-14T09:30:00Z", "s3-b", "object-1"), true);
-        merge.push(event("2026-03-14T11:00:00Z", "s3-c", "object-2"), true);
+        merge.push(event("2026-03-14T09:30:00Z", "s3-b", "object-1"));
+        merge.push(event("2026-03-14T11:00:00Z", "s3-c", "object-2"));
         assert_eq!(merge.len(), 6);
         let horizon = "2026-03-14T10:30:00Z".parse().ok();
         let mut order = Vec::new();
@@ -585,7 +558,7 @@ mod tests {
                 "export-record-000002 export.jsonl"
             ]
         );
-        merge.push(event("2026-03-14T10:45:00Z", "late-export", "other.jsonl"), false);
+        merge.push(event("2026-03-14T10:45:00Z", "late-export", "other.jsonl"));
         let rest: Vec<String> = std::iter::from_fn(|| merge.pop_before(None)).map(|e| e.event_id.clone()).collect();
         assert_eq!(rest, ["late-export", "s3-c"]);
         assert_eq!(merge.len(), 0);

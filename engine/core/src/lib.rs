@@ -21,10 +21,12 @@ pub mod field;
 pub mod geo;
 pub mod identity;
 pub mod ip;
+pub mod reorder;
 pub mod time;
 
 pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Cited, Evidence};
 pub use event::{Event, OrderPrefix, Origin, Outcome, SourceKind, SourceOffset};
 pub use field::{Builtin, FieldPath, FieldValue, RawPath, Segment};
 pub use identity::{Identity, IdentityKey, IdentityType};
+pub use reorder::ReorderBuffer;
 pub use time::{EventTime, ParseDurationError, parse_duration};

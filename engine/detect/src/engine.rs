@@ -17,13 +17,12 @@ use crate::suppress::Suppression;
 use chrono::{Datelike, Duration, Timelike};
 use nhiwatch_core::alert::{AlertIdentity, Cited};
 use nhiwatch_core::geo::{GeoInfo, GeoResolver, is_public_place};
-use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath, OrderPrefix};
+use nhiwatch_core::{Alert, AlertId, Event, EventTime, FieldPath, OrderPrefix, ReorderBuffer};
 use nhiwatch_rules::rule::ContextField;
 use nhiwatch_rules::{Org, Rule, RuleKind, RulePack, Subject};
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, VecDeque};
+use std::cmp::Ordering;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -191,52 +190,6 @@ impl Ord for Pending {
     }
 }
 
-/// Events waiting for the watermark, handed out in their order. Most arrive in order: they
-/// join the back of a queue, which costs no sifting; the others wait in a heap, and the
-/// earlier of the two fronts comes out first.
-#[derive(Debug, Default)]
-pub(crate) struct Reorder {
-    in_order: VecDeque<Pending>,
-    out_of_order: BinaryHeap<Reverse<Pending>>,
-}
-
-impl Reorder {
-    pub(crate) fn push(&mut self, p: Pending) {
-        if self.in_order.back().is_none_or(|last| *last <= p) {
-            self.in_order.push_back(p);
-        } else {
-            self.out_of_order.push(Reverse(p));
-        }
-    }
-
-    /// Whether the earliest event comes from the queue (else from the heap).
-    fn queue_first(&self) -> bool {
-        match (self.in_order.front(), self.out_of_order.peek()) {
-            (Some(q), Some(Reverse(h))) => q <= h,
-            (q, _) => q.is_some(),
-        }
-    }
-
-    /// The earliest event.
-    pub(crate) fn peek(&self) -> Option<&Pending> {
-        if self.queue_first() { self.in_order.front() } else { self.out_of_order.peek().map(|Reverse(p)| p) }
-    }
-
-    /// Takes the earliest event.
-    pub(crate) fn pop(&mut self) -> Option<Pending> {
-        if self.queue_first() { self.in_order.pop_front() } else { self.out_of_order.pop().map(|Reverse(p)| p) }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.in_order.len() + self.out_of_order.len()
-    }
-
-    /// Every event held, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Pending> {
-        self.in_order.iter().chain(self.out_of_order.iter().map(|Reverse(p)| p))
-    }
-}
-
 /// What the engine remembers of one identity for classification.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdentityState {
@@ -261,7 +214,7 @@ pub(crate) type IdentityDedup = SmallVec<[(u16, EventTime); 2]>;
 pub struct Engine {
     pub(crate) pack: Arc<RulePack>,
     pub(crate) config: EngineConfig,
-    pub(crate) pending: Reorder,
+    pub(crate) pending: ReorderBuffer<Pending>,
     pub(crate) seq: u64,
     pub(crate) max_time: Option<EventTime>,
     pub(crate) watermark: Option<EventTime>,
@@ -321,7 +274,7 @@ impl Engine {
         Self {
             pack,
             config,
-            pending: Reorder::default(),
+            pending: ReorderBuffer::default(),
             seq: 0,
             max_time: None,
             watermark: None,
@@ -829,49 +782,6 @@ fn matched_fields(event: &Event, fields: &[ContextField]) -> Map<String, Value> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_reorder_buffer_hands_events_out_in_order_however_they_arrive() {
-        let pending = |seq: usize, (minute, id): (u32, &str)| {
-            let text = format!(
-                r#"{{"eventTime":"2026-03-14T02:{minute:02}:00Z","eventName":"ListUsers","eventID":"{id}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"}}}}"#
-            );
-            let offset = nhiwatch_core::SourceOffset { file: Arc::from("t"), line: None, record: seq as u64 };
-            let event = nhiwatch_decode::decode_record(&text, offset).expect("test record decodes").event;
-            Pending::new(Box::new(event), seq as u64)
-        };
-        // In order, then late, then the same time with a smaller id, then repeats of one
-        // time and id (their arrival decides).
-        let arrivals =
-            [(1, "b"), (2, "a"), (3, "c"), (2, "b"), (3, "a"), (5, "x"), (1, "a"), (5, "x"), (4, "z"), (6, "a")];
-        let mut expected: Vec<(u32, &str, usize)> =
-            arrivals.iter().enumerate().map(|(seq, (m, id))| (*m, *id, seq)).collect();
-        expected.sort();
-        let mut buffer = Reorder::default();
-        let mut out = Vec::new();
-        let mut take = |buffer: &mut Reorder| {
-            let seq = buffer.peek().map(|p| p.seq);
-            let p = buffer.pop().expect("an event is held");
-            assert_eq!(Some(p.seq), seq, "peek shows what pop takes");
-            out.push(p.seq as usize);
-        };
-        for (seq, arrival) in arrivals.iter().enumerate() {
-            buffer.push(pending(seq, *arrival));
-            // The watermark passes the first minutes early on.
-            if seq == 2 {
-                take(&mut buffer);
-            }
-        }
-        assert_eq!(buffer.len(), arrivals.len() - 1);
-        while buffer.len() > 0 {
-            take(&mut buffer);
-        }
-        assert!(buffer.pop().is_none());
-        // What left first is what was earliest then; after it, the full order.
-        assert_eq!(out[0], 0);
-        let rest: Vec<usize> = expected.iter().map(|e| e.2).filter(|seq| *seq != 0).collect();
-        assert_eq!(out[1..], rest[..]);
-    }
 
     #[test]
     fn business_hours_parse_and_apply_the_offset() {
