@@ -147,6 +147,8 @@ pub struct RecencyMap<V> {
     cap: usize,
     /// Entries evicted because the map was full.
     pub evictions_total: u64,
+    /// Entries made so far (a store that sweeps out idle entries sweeps when enough are new).
+    pub inserts_total: u64,
 }
 
 /// Key bytes held inline in a [`RecencyMap`] slot; longer keys spill to the heap.
@@ -175,6 +177,7 @@ impl<V> RecencyMap<V> {
             clock: 0,
             cap: cap.max(1),
             evictions_total: 0,
+            inserts_total: 0,
         }
     }
 
@@ -221,10 +224,14 @@ impl<V> RecencyMap<V> {
         let stamp = self.use_for(key);
         let hash = self.hash(key);
         let hasher = &self.hasher;
+        let inserts = &mut self.inserts_total;
         let entry = self
             .table
             .entry(hash, |s| *s.key == *key.as_bytes(), |s| hasher.hash_one(&s.key[..]))
-            .or_insert_with(|| Slot { key: SmallVec::from_slice(key.as_bytes()), last_used: 0, value: fresh() });
+            .or_insert_with(|| {
+                *inserts += 1;
+                Slot { key: SmallVec::from_slice(key.as_bytes()), last_used: 0, value: fresh() }
+            });
         let at = entry.bucket_index();
         let slot = entry.into_mut();
         slot.last_used = stamp;
@@ -258,6 +265,33 @@ impl<V> RecencyMap<V> {
     pub fn peek_mut(&mut self, key: &str) -> Option<&mut V> {
         let hash = self.hash(key);
         self.table.find_mut(hash, |s| *s.key == *key.as_bytes()).map(|s| &mut s.value)
+    }
+
+    /// The entry, marked as recently used.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        let hash = self.hash(key);
+        let slot = self.table.find_mut(hash, |s| *s.key == *key.as_bytes())?;
+        self.clock += 1;
+        slot.last_used = self.clock;
+        Some(&mut slot.value)
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        let hash = self.hash(key);
+        self.table.find_entry(hash, |s| *s.key == *key.as_bytes()).ok().map(|e| e.remove().0.value)
+    }
+
+    /// Keeps the entries `keep` accepts and returns how many were dropped. The table gives
+    /// back room it no longer needs, so later passes stay proportional to what is held.
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) -> usize {
+        let before = self.table.len();
+        self.table.retain(|s| keep(&s.value));
+        if self.table.capacity() > 4 * self.table.len().max(64) {
+            let hasher = &self.hasher;
+            self.table.shrink_to_fit(|s| hasher.hash_one(&s.key[..]));
+        }
+        before - self.table.len()
     }
 
     /// Entries in no particular order.
@@ -330,6 +364,29 @@ mod tests {
         assert_eq!(m.peek_mut(&longer).copied(), Some(12));
         assert!(!m.contains(&long[..INLINE_KEY]));
         assert_eq!(m.oldest_first(), vec![(long.as_str(), &1), (longer.as_str(), &12)]);
+    }
+
+    #[test]
+    fn recency_map_marks_on_get_removes_and_sweeps() {
+        let mut m: RecencyMap<u32> = RecencyMap::new(2);
+        m.put("a", 1);
+        m.put("b", 2);
+        assert_eq!(m.get_mut("a").copied(), Some(1));
+        assert!(m.get_mut("missing").is_none());
+        // "a" was used after "b", so "b" is the one evicted.
+        m.get_or_insert_mut("c", || 3);
+        assert!(m.contains("a") && !m.contains("b") && m.contains("c"));
+        assert_eq!(m.remove("a"), Some(1));
+        assert_eq!(m.remove("a"), None);
+        assert_eq!(m.inserts_total, 1, "put replaces or restores, get_or_insert makes");
+        let mut big: RecencyMap<u32> = RecencyMap::new(100_000);
+        for i in 0..10_000 {
+            big.get_or_insert_mut(&i.to_string(), || i);
+        }
+        assert_eq!(big.retain(|v| *v % 1000 == 0), 9_990);
+        assert_eq!(big.len(), 10);
+        assert!(big.contains("9000") && !big.contains("9001"));
+        assert_eq!(*big.get_or_insert_mut("1000", || 0), 1000, "entries kept are found after the table shrinks");
     }
 
     #[test]

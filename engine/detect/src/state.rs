@@ -7,7 +7,7 @@
 //! are evicted and counted: a group's baselines start over if it returns, which can only delay
 //! an alert (a fresh baseline is learning), never invent one.
 
-use crate::bounded::BoundedLru;
+use crate::bounded::RecencyMap;
 use crate::kinds::{
     dormant::DormantState, new_value::ValueSet, off_hours::HourProfile, sequence::Partials, spike::SpikeState,
     threshold::WindowState, travel::LastFix,
@@ -113,16 +113,19 @@ impl Baselines {
 }
 
 /// The bounded store. It is looked up with the event's group key and copies it only to make a
-/// new group.
+/// new group; keys as long as most (an address, an identity's ARN) are held in the table
+/// itself, so making a group allocates nothing for the key and nothing for recency.
 #[derive(Debug)]
 pub struct StateStore {
-    groups: BoundedLru<String, GroupState>,
+    groups: RecencyMap<GroupState>,
+    /// [`RecencyMap::inserts_total`] at the last sweep of idle groups.
+    swept_at: u64,
 }
 
 impl StateStore {
     /// A store holding at most `max_groups` groups.
     pub fn new(max_groups: usize) -> Self {
-        Self { groups: BoundedLru::new(max_groups) }
+        Self { groups: RecencyMap::new(max_groups), swept_at: 0 }
     }
 
     /// Groups held.
@@ -179,36 +182,77 @@ impl StateStore {
         } else {
             g.rules.retain(|(r, _)| *r != rule);
             if g.rules.is_empty() {
-                self.groups.pop(group);
+                self.groups.remove(group);
             }
         }
         Some(out)
     }
 
-    /// Drops the least recently active groups untouched since `before` (short-lived state:
-    /// windows and sequences whose time is up). Stops at the first group still live, so the
-    /// cost is proportional to what expired.
+    /// Drops the groups untouched since `before` (short-lived state: windows and sequences
+    /// whose time is up). The store is swept only once the groups made since the last sweep
+    /// number at least half of those held, so a sweep's cost is paid for by the groups it
+    /// can drop; until then idle state waits (every kind checks its own times, so state
+    /// past its window never counts).
     pub fn expire(&mut self, before: nhiwatch_core::EventTime) -> usize {
-        let mut dropped = 0;
-        while let Some((_, g)) = self.groups.peek_oldest() {
-            if g.touched.is_some_and(|t| t >= before) {
-                break;
-            }
-            self.groups.pop_oldest();
-            dropped += 1;
+        let made = self.groups.inserts_total - self.swept_at;
+        if made == 0 || made < (self.groups.len() / 2) as u64 {
+            return 0;
         }
-        dropped
+        self.swept_at = self.groups.inserts_total;
+        self.groups.retain(|g| g.touched.is_some_and(|t| t >= before))
     }
 
     /// Every group, least recently active first (the order to re-insert them in).
     pub fn export(&self) -> Vec<(String, GroupState)> {
-        self.groups.iter().rev().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.groups.oldest_first().into_iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
     /// Re-inserts exported groups (least recently active first).
     pub fn import(&mut self, groups: Vec<(String, GroupState)>) {
         for (k, v) in groups {
-            self.groups.put(k, v);
+            self.groups.put(&k, v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::dormant::DormantState;
+    use nhiwatch_core::EventTime;
+
+    fn at(minute: i64) -> EventTime {
+        EventTime::default() + chrono::Duration::minutes(minute)
+    }
+
+    /// One group per minute, as a threshold or sequence would make them.
+    fn touch(store: &mut StateStore, minute: i64) {
+        let fresh = || RuleState::Dormant(DormantState::new(at(minute)));
+        store.step(&format!("0\u{1f}10.0.0.{minute}"), 0, at(minute), true, fresh, |_| ((), true));
+    }
+
+    #[test]
+    fn idle_groups_are_swept_once_enough_new_ones_came() {
+        let mut store = StateStore::new(1_000);
+        for minute in 0..10 {
+            touch(&mut store, minute);
+        }
+        assert_eq!(store.expire(at(5)), 5, "ten new groups: the five idle since minute 5 go");
+        assert_eq!(store.len(), 5);
+        touch(&mut store, 10);
+        assert_eq!(store.expire(at(9)), 0, "one new group among six: not yet");
+        touch(&mut store, 11);
+        touch(&mut store, 12);
+        assert_eq!(store.expire(at(9)), 0, "three new among eight: not yet");
+        touch(&mut store, 13);
+        assert_eq!(store.expire(at(9)), 4, "four new among nine: minutes 5 to 8 go");
+        assert_eq!(store.len(), 5);
+        let kept: Vec<String> = store.export().into_iter().map(|(k, _)| k).collect();
+        let minutes: Vec<String> = (9..14).map(|m| format!("0\u{1f}10.0.0.{m}")).collect();
+        assert_eq!(kept, minutes, "least recently active first");
+        // A state that says it is dead leaves, and its group with it.
+        let fresh = || RuleState::Dormant(DormantState::new(at(14)));
+        store.step("0\u{1f}10.0.0.9", 0, at(14), false, fresh, |_| ((), false));
+        assert_eq!(store.len(), 4);
     }
 }
