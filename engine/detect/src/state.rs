@@ -1,11 +1,12 @@
 //! Bounded per-group state of the stateful rule kinds.
 //!
-//! Groups live in one LRU, each holding the state of every rule grouped that way, so a group's
-//! key is stored once however many rules watch it. Baselines grouped by identity alone (most
-//! of them) are held by the engine with the identity itself, so the lookup that classifies an
-//! event also finds them ([`Baselines`]). When a store is full the least recently active groups
-//! are evicted and counted: a group's baselines start over if it returns, which can only delay
-//! an alert (a fresh baseline is learning), never invent one.
+//! Groups live in one map that remembers when each was last used, each holding the state of
+//! every rule grouped that way, so a group's key is stored once however many rules watch it.
+//! Baselines grouped by identity alone (most of them) are held by the engine with the identity
+//! itself, so the lookup that classifies an event also finds them ([`Baselines`]). When a store
+//! is full the least recently active groups are evicted and counted: a group's baselines start
+//! over if it returns, which can only delay an alert (a fresh baseline is learning), never
+//! invent one.
 
 use crate::bounded::RecencyMap;
 use crate::kinds::{
