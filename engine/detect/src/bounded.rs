@@ -44,26 +44,6 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
         }
     }
 
-    /// The entry, marked as recently used; made by `fresh` (evicting the least recently used
-    /// entry when full) if absent.
-    pub fn get_or_insert_mut<Q>(&mut self, key: &Q, fresh: impl FnOnce() -> V) -> &mut V
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized + ToOwned<Owned = K>,
-    {
-        self.make_room_for(key);
-        self.map.get_or_insert_mut_ref(key, fresh)
-    }
-
-    /// The entry, marked as recently used.
-    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.map.get_mut(key)
-    }
-
     /// The entry, marked as recently used.
     pub fn get<Q>(&mut self, key: &Q) -> Option<&V>
     where
@@ -71,34 +51,6 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         self.map.get(key)
-    }
-
-    /// The entry, without marking it.
-    pub fn peek_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.map.peek_mut(key)
-    }
-
-    /// Removes `key`.
-    pub fn pop<Q>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.map.pop(key)
-    }
-
-    /// The least recently used entry, without marking it.
-    pub fn peek_oldest(&self) -> Option<(&K, &V)> {
-        self.map.peek_lru()
-    }
-
-    /// Removes the least recently used entry.
-    pub fn pop_oldest(&mut self) -> Option<(K, V)> {
-        self.map.pop_lru()
     }
 
     /// True when `key` is present (not marked).
@@ -261,18 +213,22 @@ impl<V> RecencyMap<V> {
         }
     }
 
+    fn slot_mut(&mut self, key: &str) -> Option<&mut Slot<V>> {
+        let hash = self.hash(key);
+        self.table.find_mut(hash, |s| *s.key == *key.as_bytes())
+    }
+
     /// The entry, without marking it.
     pub fn peek_mut(&mut self, key: &str) -> Option<&mut V> {
-        let hash = self.hash(key);
-        self.table.find_mut(hash, |s| *s.key == *key.as_bytes()).map(|s| &mut s.value)
+        self.slot_mut(key).map(|s| &mut s.value)
     }
 
     /// The entry, marked as recently used.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        let hash = self.hash(key);
-        let slot = self.table.find_mut(hash, |s| *s.key == *key.as_bytes())?;
         self.clock += 1;
-        slot.last_used = self.clock;
+        let stamp = self.clock;
+        let slot = self.slot_mut(key)?;
+        slot.last_used = stamp;
         Some(&mut slot.value)
     }
 
@@ -415,17 +371,5 @@ mod tests {
         assert_eq!(m.evictions_total, 1);
         m.put("c", 4);
         assert_eq!(m.evictions_total, 1, "replacing is not evicting");
-    }
-
-    #[test]
-    fn get_or_insert_makes_missing_entries_within_the_cap() {
-        let mut m: BoundedLru<String, u32> = BoundedLru::new(2);
-        *m.get_or_insert_mut("a", || 1) += 10;
-        assert_eq!(*m.get_or_insert_mut("a", || 0), 11, "an existing entry is kept");
-        m.get_or_insert_mut("b", || 2);
-        m.get_or_insert_mut("a", || 0);
-        m.get_or_insert_mut("c", || 3);
-        assert!(m.contains("a") && m.contains("c") && !m.contains("b"));
-        assert_eq!(m.evictions_total, 1);
     }
 }
