@@ -47,6 +47,13 @@ impl<T: Ord> ReorderBuffer<T> {
         if self.queue_first() { self.in_order.pop_front() } else { self.out_of_order.pop().map(|Reverse(p)| p) }
     }
 
+    /// The items that arrived in order, earliest first: most likely what comes out next (an
+    /// item that arrived out of order may come out between them). For hints such as warming
+    /// the cache for the next items, never for decisions.
+    pub fn upcoming(&self) -> impl Iterator<Item = &T> {
+        self.in_order.iter()
+    }
+
     /// Items held.
     pub fn len(&self) -> usize {
         self.in_order.len() + self.out_of_order.len()
@@ -66,6 +73,19 @@ impl<T: Ord> ReorderBuffer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upcoming_lists_the_items_that_arrived_in_order() {
+        let mut buffer = ReorderBuffer::default();
+        for item in [1, 3, 2, 5, 4] {
+            buffer.push(item);
+        }
+        // 2 and 4 came after a later item: they wait in the heap.
+        assert_eq!(buffer.upcoming().copied().collect::<Vec<_>>(), vec![1, 3, 5]);
+        assert_eq!(buffer.pop(), Some(1));
+        assert_eq!(buffer.upcoming().next(), Some(&3), "a hint only");
+        assert_eq!(buffer.peek(), Some(&2), "2 still comes out first");
+    }
 
     #[test]
     fn items_come_out_in_order_however_they_arrive() {

@@ -133,9 +133,9 @@ impl<V> RecencyMap<V> {
         }
     }
 
-    /// Keys are hashed as bytes, so a slot's key rehashes (as the table grows) as it was
-    /// looked up.
-    fn hash(&self, key: &str) -> u64 {
+    /// The hash the map files `key` under. Keys are hashed as bytes, so a slot's key rehashes
+    /// (as the table grows) as it was looked up.
+    pub fn hash(&self, key: &str) -> u64 {
         self.hasher.hash_one(key.as_bytes())
     }
 
@@ -173,8 +173,12 @@ impl<V> RecencyMap<V> {
     /// [`RecencyMap::at_mut`] finds it there again without hashing the key, until the map
     /// gains or loses an entry.
     pub fn get_or_insert_at(&mut self, key: &str, fresh: impl FnOnce() -> V) -> (usize, &mut V) {
+        self.get_or_insert_hashed(self.hash(key), key, fresh)
+    }
+
+    /// [`RecencyMap::get_or_insert_at`] for a key whose [`RecencyMap::hash`] is known.
+    pub fn get_or_insert_hashed(&mut self, hash: u64, key: &str, fresh: impl FnOnce() -> V) -> (usize, &mut V) {
         let stamp = self.use_for(key);
-        let hash = self.hash(key);
         let hasher = &self.hasher;
         let inserts = &mut self.inserts_total;
         let entry = self
@@ -211,6 +215,21 @@ impl<V> RecencyMap<V> {
                 e.insert(slot);
             }
         }
+    }
+
+    /// Asks the processor to start loading the entry filed under `hash` into cache, for a
+    /// lookup coming soon. Reads only the table's index: the first entry whose tag matches is
+    /// taken on trust.
+    pub fn prefetch(&self, hash: u64) {
+        if let Some(slot) = self.table.find(hash, |_| true) {
+            crate::prefetch::value(slot);
+        }
+    }
+
+    /// The entry probably filed under `hash`: the first whose tag matches, not confirmed by
+    /// its key. Only for hints (warming the cache for what a coming lookup will read).
+    pub fn probable(&self, hash: u64) -> Option<&V> {
+        self.table.find(hash, |_| true).map(|s| &s.value)
     }
 
     fn slot_mut(&mut self, key: &str) -> Option<&mut Slot<V>> {
@@ -307,6 +326,19 @@ mod tests {
         // The table grew: the old position may hold another key, the key still finds "a".
         assert_eq!(m.at_mut(at, "a").copied(), Some(2));
         assert!(m.at_mut(at, "missing").is_none());
+    }
+
+    #[test]
+    fn an_entry_is_found_by_the_hash_it_is_filed_under() {
+        let key = "arn:aws:iam::111111111111:role/ci-deployer";
+        let mut m: RecencyMap<u32> = RecencyMap::new(8);
+        m.put(key, 7);
+        let hash = m.hash(key);
+        assert_eq!(m.probable(hash), Some(&7), "the only entry is the probable one");
+        m.prefetch(hash);
+        let (_, v) = m.get_or_insert_hashed(hash, key, || 0);
+        assert_eq!(*v, 7, "the entry filed under the hash, not a new one");
+        assert_eq!(m.len(), 1);
     }
 
     #[test]

@@ -158,11 +158,13 @@ pub(crate) struct Pending {
     prefix: OrderPrefix,
     pub(crate) seq: u64,
     pub(crate) event: Box<Event>,
+    /// Where the identity is filed among the engine's identities.
+    identity_hash: u64,
 }
 
 impl Pending {
-    pub(crate) fn new(event: Box<Event>, seq: u64) -> Self {
-        Self { prefix: OrderPrefix::of(&event), seq, event }
+    pub(crate) fn new(event: Box<Event>, seq: u64, identity_hash: u64) -> Self {
+        Self { prefix: OrderPrefix::of(&event), seq, event, identity_hash }
     }
 
     fn time(&self) -> EventTime {
@@ -326,9 +328,10 @@ impl Engine {
         let mut event = event.into();
         let mut alerts = Vec::new();
         self.stats.events_total += 1;
+        let hash = self.identities.hash(event.identity.key.as_str());
         if self.watermark.is_some_and(|wm| event.time < wm) {
             self.stats.late_events_total += 1;
-            self.evaluate(&mut event, &mut alerts);
+            self.evaluate(&mut event, hash, &mut alerts);
             return alerts;
         }
         if self.max_time.is_none_or(|m| event.time > m) {
@@ -339,7 +342,7 @@ impl Engine {
             }
         }
         self.seq += 1;
-        self.pending.push(Pending::new(event, self.seq));
+        self.pending.push(Pending::new(event, self.seq, hash));
         self.release(&mut alerts);
         alerts
     }
@@ -366,7 +369,7 @@ impl Engine {
             self.watermark = Some(max);
         }
         while let Some(mut p) = self.pending.pop() {
-            self.evaluate(&mut p.event, &mut alerts);
+            self.evaluate(&mut p.event, p.identity_hash, &mut alerts);
         }
         alerts
     }
@@ -387,7 +390,28 @@ impl Engine {
         let Some(wm) = self.watermark else { return };
         while self.pending.peek().is_some_and(|p| p.time() <= wm) {
             if let Some(mut p) = self.pending.pop() {
-                self.evaluate(&mut p.event, alerts);
+                self.warm_upcoming();
+                self.evaluate(&mut p.event, p.identity_hash, alerts);
+            }
+        }
+    }
+
+    /// Asks the processor to load, while one event is evaluated, the identity state the next
+    /// ones will read: the entry of the identity three events ahead, the list of baselines of
+    /// the one two ahead (its entry was asked for one event ago) and the baselines of the next
+    /// one. Each step reads only what the step before asked for, so none waits on memory.
+    fn warm_upcoming(&self) {
+        let mut upcoming = self.pending.upcoming().map(|p| p.identity_hash);
+        let (next, second, third) = (upcoming.next(), upcoming.next(), upcoming.next());
+        if let Some(hash) = third {
+            self.identities.prefetch(hash);
+        }
+        if let Some(identity) = second.and_then(|h| self.identities.probable(h)) {
+            crate::prefetch::slice(&identity.rules);
+        }
+        if let Some(identity) = next.and_then(|h| self.identities.probable(h)) {
+            for (_, state) in &identity.rules {
+                state.warm();
             }
         }
     }
@@ -402,9 +426,9 @@ impl Engine {
         self.stats.state_evictions_total = self.state_evictions_total();
     }
 
-    fn classify(&mut self, event: &mut Event) {
+    fn classify(&mut self, event: &mut Event, hash: u64) {
         let key = event.identity.key.as_str();
-        let (at, state) = self.identities.get_or_insert_at(key, IdentityState::default);
+        let (at, state) = self.identities.get_or_insert_hashed(hash, key, IdentityState::default);
         self.identity_at = at;
         if event.action == "ConsoleLogin" && !state.signals.console_login {
             state.signals.console_login = true;
@@ -444,8 +468,8 @@ impl Engine {
     }
 
     /// Evaluates one event in place (events are large: moving one costs more than a rule).
-    fn evaluate(&mut self, event: &mut Event, alerts: &mut Vec<Alert>) {
-        self.classify(event);
+    fn evaluate(&mut self, event: &mut Event, identity_hash: u64, alerts: &mut Vec<Alert>) {
+        self.classify(event, identity_hash);
         self.enrich(event);
         self.evaluate_rules(event, alerts);
         // The identity's reason, de-duplication times and baselines go back to it.

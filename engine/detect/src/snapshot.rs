@@ -235,7 +235,8 @@ impl Engine {
             let decoded = decode_record(&p.raw, p.offset.clone())
                 .map_err(|e| SnapshotError::Record { offset: p.offset.to_string(), reason: e.detail })?;
             engine.seq += 1;
-            engine.pending.push(Pending::new(Box::new(decoded.event), engine.seq));
+            let hash = engine.identities.hash(decoded.event.identity.key.as_str());
+            engine.pending.push(Pending::new(Box::new(decoded.event), engine.seq, hash));
         }
         Ok(engine)
     }

@@ -43,6 +43,19 @@ pub enum RuleState {
 }
 
 impl RuleState {
+    /// Asks the processor to start loading what evaluating this state will read first.
+    pub(crate) fn warm(&self) {
+        match self {
+            Self::Threshold(s) => crate::prefetch::value(&**s),
+            Self::NewValue(s) => s.warm(),
+            Self::OffHours(s) => crate::prefetch::value(&**s),
+            Self::Spike(s) => crate::prefetch::value(&**s),
+            Self::Travel(s) => crate::prefetch::value(&**s),
+            Self::Sequence(s) => crate::prefetch::value(&**s),
+            Self::Dormant(_) => {}
+        }
+    }
+
     /// The rule kind this state belongs to (as written in rule files).
     pub fn kind_name(&self) -> &'static str {
         match self {

@@ -47,6 +47,11 @@ impl ValueSet {
     pub fn new(now: EventTime) -> Self {
         Self { created: now, events: 0, values: Vec::new(), evicted: 0, oldest_last: now }
     }
+
+    /// Asks the processor to start loading the values a lookup compares first.
+    pub(crate) fn warm(&self) {
+        crate::prefetch::slice(&self.values);
+    }
 }
 
 /// A fixed hash of a value (never 0, which marks a hash not computed yet).
