@@ -5,13 +5,13 @@
 
 use crate::error::{RuleError, at};
 use crate::org::Org;
+use crate::pattern::Pattern;
 use crate::spec::{ConditionSpec, Scalar};
 use ipnet::IpNet;
 use nhiwatch_core::field::{FieldPath, FieldValue};
 use nhiwatch_core::identity::{GcpPrincipal, gcp_principal, is_guid};
 use nhiwatch_core::ip::parse_ip_lenient;
 use nhiwatch_core::{Event, SourceKind};
-use regex::Regex;
 use serde_saphyr::Spanned;
 
 /// What a condition is evaluated against: the event and the organisation it belongs to.
@@ -59,7 +59,7 @@ pub enum Op {
     /// `contains`.
     Contains(Vec<String>),
     /// `regex`.
-    Regex(Regex),
+    Regex(Pattern),
     /// `cidr`.
     Cidr(Vec<IpNet>),
     /// `exists`.
@@ -229,7 +229,7 @@ impl Predicate {
                     let reason = last.strip_prefix("error: ").unwrap_or(last).to_string();
                     at(loc, format!("invalid regex '{r}': {reason}"))
                 })?;
-            ops.push(Op::Regex(re));
+            ops.push(Op::Regex(if ci { Pattern::opaque(re) } else { Pattern::new(re) }));
         }
         if let Some(c) = &s.cidr {
             let nets = c

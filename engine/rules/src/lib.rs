@@ -12,6 +12,7 @@ pub mod error;
 pub mod kind;
 pub mod org;
 pub mod pack;
+pub mod pattern;
 pub mod rule;
 pub mod sigma;
 pub mod spec;

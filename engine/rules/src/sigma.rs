@@ -17,6 +17,7 @@ use crate::RuleKind;
 use crate::attack::AttackTable;
 use crate::condition::{Condition, Op, Predicate};
 use crate::error::RuleError;
+use crate::pattern::Pattern;
 use crate::rule::{DEFAULT_DEDUP_WINDOW_SECS, Dedup, Rule};
 use crate::spec::{Mode, Scalar};
 use crate::template::Template;
@@ -408,7 +409,7 @@ fn field_condition(key: &str, value: &Value) -> Result<Condition, SigmaError> {
                     .size_limit(1 << 20)
                     .build()
                     .map_err(|e| unsupported(format!("regex of '{field_name}': {e}")))?;
-                pred(Op::Regex(re), false)
+                pred(Op::Regex(Pattern::new(re)), false)
             }
             (Some("cidr"), v) => {
                 let net = text(v)?.parse().map_err(|e| unsupported(format!("CIDR of '{field_name}': {e}")))?;
@@ -449,7 +450,11 @@ fn wildcard(field: &FieldPath, s: &str, ci: bool) -> Result<Condition, SigmaErro
         .size_limit(1 << 20)
         .build()
         .map_err(|e| unsupported(format!("wildcard '{s}': {e}")))?;
-    Ok(Condition::Field(Predicate { field: field.clone(), op: Op::Regex(regex), case_insensitive: false }))
+    Ok(Condition::Field(Predicate {
+        field: field.clone(),
+        op: Op::Regex(Pattern::opaque(regex)),
+        case_insensitive: false,
+    }))
 }
 
 /// Parses a Sigma condition expression over named selections.
