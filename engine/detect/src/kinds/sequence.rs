@@ -2,7 +2,7 @@
 
 use super::Finding;
 use crate::engine::MAX_EVIDENCE;
-use nhiwatch_core::{Cited, Event, EventTime, FieldValue};
+use nhiwatch_core::{Cited, Event, EventTime, FieldPath, FieldValue};
 use nhiwatch_rules::{Sequence, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -13,7 +13,48 @@ use std::sync::Arc;
 const MAX_RUNS: usize = 16;
 
 /// Values captured so far: (variable, value); most sequences capture one.
-type Vars = SmallVec<[(Arc<str>, Box<str>); 1]>;
+type Vars = SmallVec<[(Arc<str>, Captured); 1]>;
+
+/// Bytes of a captured value held in the run itself: most ARNs, addresses and user names.
+const INLINE_VALUE: usize = 64;
+
+/// A captured value, held in the run when it fits, so that starting a run (which most events
+/// of a sequence grouped by address do) allocates one block less. Written as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Captured(SmallVec<[u8; INLINE_VALUE]>);
+
+impl Captured {
+    /// The first value at `path` in `event`, as text; `None` when absent.
+    fn of(event: &Event, path: &FieldPath) -> Option<Self> {
+        let mut value = Self::default();
+        let found = event.visit_field(path, &mut |v| {
+            match v {
+                FieldValue::Str(s) => value.0.extend_from_slice(s.as_bytes()),
+                other => value.0.extend_from_slice(other.to_text().as_bytes()),
+            }
+            true
+        });
+        found.then_some(value)
+    }
+
+    /// The value (always UTF-8: made from text).
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for Captured {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Captured {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(Self(SmallVec::from_slice(text.as_bytes())))
+    }
+}
 
 /// A run in progress. Most groups hold one run that has taken one step, so the first run, its
 /// first value and its first cited event are stored inline: starting a run allocates little.
@@ -115,10 +156,13 @@ impl StepHits {
 /// True when the first step's captures of `event` are `vars` (compared in place: a caller
 /// that keeps acting restarts its run on every event, and copying the values each time
 /// would cost more than the rest of the step).
-fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(Arc<str>, Box<str>)]) -> bool {
+fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(Arc<str>, Captured)]) -> bool {
     let capture = &seq.steps[0].capture;
     capture.len() == vars.len()
-        && capture.iter().zip(vars).all(|((var, path), (name, value))| var == name && event.field_text_is(path, value))
+        && capture
+            .iter()
+            .zip(vars)
+            .all(|((var, path), (name, value))| var == name && event.field_text_is(path, value.as_str()))
 }
 
 /// A fixed hash of the values the first step captures from `event` (never 0), so a caller
@@ -141,11 +185,7 @@ fn first_hash(seq: &Sequence, event: &Event) -> Option<u64> {
 }
 
 fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vars> {
-    seq.steps[step]
-        .capture
-        .iter()
-        .map(|(var, path)| event.field_text(path).map(|v| (Arc::clone(var), v.into_boxed_str())))
-        .collect()
+    seq.steps[step].capture.iter().map(|(var, path)| Captured::of(event, path).map(|v| (Arc::clone(var), v))).collect()
 }
 
 /// Advances runs with the event, starts a new one when it matches the first step, and returns
@@ -166,7 +206,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         }
         let step = &seq.steps[run.next];
         let satisfied = step.require.iter().all(|(path, var)| {
-            let want = run.vars.iter().find(|(v, _)| **v == **var).map(|(_, value)| &**value);
+            let want = run.vars.iter().find(|(v, _)| **v == **var).map(|(_, value)| value.as_str());
             want.is_some_and(|w| event.field_text_is(path, w))
         });
         if !satisfied {
@@ -185,7 +225,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
     let finding = completed.map(|i| {
         let run = st.runs.remove(i);
         let steps: Vec<Value> = seq.steps.iter().zip(&run.evidence).map(|(s, e)| step_json(&s.name, e)).collect();
-        let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.to_string(), Value::from(&**v))).collect();
+        let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.to_string(), Value::from(v.as_str()))).collect();
         finding(seq, run.evidence.into_vec(), steps, vars)
     });
     // Other runs completed by the same event are the same finding (one alert cites it).
@@ -220,4 +260,21 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         }
     }
     finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_values_are_written_as_text_whether_held_inline_or_not() {
+        let long = format!("arn:aws:iam::111111111111:role/{}", "x".repeat(INLINE_VALUE));
+        for text in ["arn:aws:iam::111111111111:user/alice", long.as_str()] {
+            let value = Captured(SmallVec::from_slice(text.as_bytes()));
+            let json = serde_json::to_string(&value).expect("serialises");
+            assert_eq!(json, serde_json::to_string(text).expect("serialises"), "written as the text itself");
+            let back: Captured = serde_json::from_str(&json).expect("reads back");
+            assert_eq!(back.as_str(), text);
+        }
+    }
 }
