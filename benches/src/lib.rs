@@ -1,6 +1,8 @@
 //! Helpers shared by nhiwatch's benchmark binaries: generated input, memory readings, and the
 //! decode-only / full-pack measurement.
 
+#![forbid(unsafe_code)]
+
 use nhiwatch_decode::{DecodeOptions, decode_owned};
 use nhiwatch_detect::{Engine, EngineConfig};
 use nhiwatch_rules::RulePack;

@@ -1,6 +1,8 @@
 //! Shared helpers for nhiwatch's end-to-end tests: where the project and the shared corpus are,
 //! and how to load the rule pack from `rules/`.
 
+#![forbid(unsafe_code)]
+
 pub mod kafka;
 pub mod panther;
 

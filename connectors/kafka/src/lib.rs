@@ -10,6 +10,8 @@
 //!
 //! Only the binary and this crate link librdkafka; the engine never sees Kafka.
 
+#![forbid(unsafe_code)]
+
 pub mod group;
 pub mod producer;
 pub mod settings;

@@ -158,7 +158,7 @@ pub(crate) struct Pending {
     prefix: OrderPrefix,
     pub(crate) seq: u64,
     pub(crate) event: Box<Event>,
-    /// Where the identity is filed among the engine's identities.
+    /// The identity's hash in the engine's identity map, computed once per event.
     identity_hash: u64,
 }
 
@@ -399,7 +399,7 @@ impl Engine {
     /// Asks the processor to load, while one event is evaluated, the identity state the next
     /// ones will read: the entry of the identity three events ahead, the list of baselines of
     /// the one two ahead (its entry was asked for one event ago) and the baselines of the next
-    /// one. Each step reads only what the step before asked for, so none waits on memory.
+    /// one. Each step reads only what the step before asked for.
     fn warm_upcoming(&self) {
         let mut upcoming = self.pending.upcoming().map(|p| p.identity_hash);
         let (next, second, third) = (upcoming.next(), upcoming.next(), upcoming.next());

@@ -10,6 +10,8 @@
 //!
 //! DataFusion and Arrow stay in this crate; the engine never links them.
 
+#![forbid(unsafe_code)]
+
 pub mod archive;
 pub mod query;
 pub mod read;
