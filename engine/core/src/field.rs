@@ -265,28 +265,28 @@ impl Event {
         self.write_field_text(path, &mut out).then_some(out)
     }
 
-    /// Appends the first value at `path`, as text, to `out` (no copy of its own); false when
-    /// the path reaches nothing.
-    pub fn write_field_text(&self, path: &FieldPath, out: &mut String) -> bool {
+    /// Calls `read` with the first value at `path` as text (borrowed when the value is text);
+    /// false when the path reaches nothing.
+    pub fn with_field_text(&self, path: &FieldPath, mut read: impl FnMut(&str)) -> bool {
         self.visit_field(path, &mut |v| {
             match v {
-                FieldValue::Str(s) => out.push_str(s),
-                other => out.push_str(&other.to_text()),
+                FieldValue::Str(s) => read(s),
+                other => read(&other.to_text()),
             }
             true
         })
     }
 
+    /// Appends the first value at `path`, as text, to `out` (no copy of its own); false when
+    /// the path reaches nothing.
+    pub fn write_field_text(&self, path: &FieldPath, out: &mut String) -> bool {
+        self.with_field_text(path, |text| out.push_str(text))
+    }
+
     /// True when the first value at `path`, as text, is `want` (compared in place).
     pub fn field_text_is(&self, path: &FieldPath, want: &str) -> bool {
         let mut equal = false;
-        self.visit_field(path, &mut |v| {
-            equal = match v {
-                FieldValue::Str(s) => s == want,
-                other => other.to_text() == want,
-            };
-            true
-        });
+        self.with_field_text(path, |text| equal = text == want);
         equal
     }
 

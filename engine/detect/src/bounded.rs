@@ -221,7 +221,7 @@ impl<V> RecencyMap<V> {
     /// lookup coming soon. Reads only the table's index: the first entry whose tag matches is
     /// taken on trust.
     pub fn prefetch(&self, hash: u64) {
-        if let Some(slot) = self.table.find(hash, |_| true) {
+        if let Some(slot) = self.probable_slot(hash) {
             crate::prefetch::value(slot);
         }
     }
@@ -229,7 +229,11 @@ impl<V> RecencyMap<V> {
     /// The entry probably filed under `hash`: the first whose tag matches, not confirmed by
     /// its key. Only for hints (warming the cache for what a coming lookup will read).
     pub fn probable(&self, hash: u64) -> Option<&V> {
-        self.table.find(hash, |_| true).map(|s| &s.value)
+        self.probable_slot(hash).map(|s| &s.value)
+    }
+
+    fn probable_slot(&self, hash: u64) -> Option<&Slot<V>> {
+        self.table.find(hash, |_| true)
     }
 
     fn slot_mut(&mut self, key: &str) -> Option<&mut Slot<V>> {

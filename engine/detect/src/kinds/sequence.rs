@@ -2,7 +2,7 @@
 
 use super::Finding;
 use crate::engine::MAX_EVIDENCE;
-use nhiwatch_core::{Cited, Event, EventTime, FieldPath, FieldValue};
+use nhiwatch_core::{Cited, Event, EventTime, FieldPath};
 use nhiwatch_rules::{Sequence, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -27,13 +27,7 @@ impl Captured {
     /// The first value at `path` in `event`, as text; `None` when absent.
     fn of(event: &Event, path: &FieldPath) -> Option<Self> {
         let mut value = Self::default();
-        let found = event.visit_field(path, &mut |v| {
-            match v {
-                FieldValue::Str(s) => value.0.extend_from_slice(s.as_bytes()),
-                other => value.0.extend_from_slice(other.to_text().as_bytes()),
-            }
-            true
-        });
+        let found = event.with_field_text(path, |text| value.0.extend_from_slice(text.as_bytes()));
         found.then_some(value)
     }
 
@@ -171,15 +165,7 @@ fn same_first_captures(seq: &Sequence, event: &Event, vars: &[(Arc<str>, Capture
 fn first_hash(seq: &Sequence, event: &Event) -> Option<u64> {
     let mut complete = true;
     let hash = super::fixed_hash(|h| {
-        complete = seq.steps[0].capture.iter().all(|(_, path)| {
-            event.visit_field(path, &mut |v| {
-                match v {
-                    FieldValue::Str(s) => h.text(s),
-                    other => h.text(&other.to_text()),
-                }
-                true
-            })
-        });
+        complete = seq.steps[0].capture.iter().all(|(_, path)| event.with_field_text(path, |text| h.text(text)));
     });
     complete.then_some(hash)
 }
