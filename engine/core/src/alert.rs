@@ -4,6 +4,7 @@ use crate::event::{Event, SourceOffset};
 use crate::time::EventTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 use std::fmt;
 
 /// Alert severity, lowest first.
@@ -135,16 +136,16 @@ pub struct Evidence {
     pub source: SourceOffset,
 }
 
-/// An event cited as evidence, kept compactly: its strings share one allocation, so an alert,
-/// a baseline or a sequence in progress that cites an event costs one allocation instead of
-/// eight. Written (in alerts and snapshots) exactly as the [`Evidence`] it stands for.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "Evidence")]
-pub struct Cited {
+/// An event cited as evidence, kept compactly: its strings share one block of text, so an
+/// alert, a baseline or a sequence in progress that cites an event costs one allocation instead
+/// of eight (none with [`InlineText`]). Written (in alerts and snapshots) exactly as the
+/// [`Evidence`] it stands for, whatever holds its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cited<T: CitedText = Box<str>> {
     time: EventTime,
     /// The event id, service, action, account, region, source address, user agent and error
     /// code, one after another.
-    text: Box<str>,
+    text: T,
     /// Where each of those ends in `text`.
     ends: [u32; 8],
     /// Whether the record carried an error code (an empty one included).
@@ -152,7 +153,51 @@ pub struct Cited {
     source: SourceOffset,
 }
 
-impl Cited {
+/// What holds a [`Cited`] event's text.
+pub trait CitedText {
+    /// The parts, one after another.
+    fn concat(parts: &[&str; 8]) -> Self;
+    /// The text.
+    fn as_str(&self) -> &str;
+}
+
+impl CitedText for Box<str> {
+    fn concat(parts: &[&str; 8]) -> Self {
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| text.push_str(p));
+        text.into_boxed_str()
+    }
+
+    fn as_str(&self) -> &str {
+        self
+    }
+}
+
+/// Bytes of text an [`InlineText`] holds without allocating: a CloudTrail record's cited
+/// fields, 36-character event id and SDK user agent (often 100–200 characters) included.
+pub const INLINE_TEXT: usize = 320;
+
+/// A cited event's text held in the citation itself while it fits in [`INLINE_TEXT`] bytes:
+/// for state that cites an event it is unlikely to report (a sequence's first step, which most
+/// events start and few complete), so citing costs no allocation and dropping no scattered
+/// free.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InlineText(SmallVec<[u8; INLINE_TEXT]>);
+
+impl CitedText for InlineText {
+    fn concat(parts: &[&str; 8]) -> Self {
+        let mut text = SmallVec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| text.extend_from_slice(p.as_bytes()));
+        Self(text)
+    }
+
+    fn as_str(&self) -> &str {
+        // Always UTF-8: made from `&str`s.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl<T: CitedText> Cited<T> {
     /// Cites `event`.
     pub fn from_event(event: &Event) -> Self {
         let error = event.outcome.error_code.as_deref();
@@ -174,22 +219,45 @@ impl Cited {
     }
 
     fn from_parts(parts: [&str; 8], time: EventTime, failed: bool, source: SourceOffset) -> Self {
-        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         let mut ends = [0u32; 8];
-        for (end, part) in ends.iter_mut().zip(parts) {
-            text.push_str(part);
+        let mut end = 0usize;
+        for (e, part) in ends.iter_mut().zip(parts) {
+            end += part.len();
             // Records are far below 4 GiB; a longer text would read back cut, never panic.
-            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            *e = u32::try_from(end).unwrap_or(u32::MAX);
         }
-        Self { time, text: text.into_boxed_str(), ends, failed, source }
+        Self { time, text: T::concat(&parts), ends, failed, source }
+    }
+
+    /// The same citation with its text held by `U`.
+    pub fn convert<U: CitedText>(&self) -> Cited<U> {
+        let v = self.view();
+        let parts = [
+            v.event_id,
+            v.service,
+            v.action,
+            v.account,
+            v.region,
+            v.source_ip,
+            v.user_agent,
+            v.error_code.unwrap_or_default(),
+        ];
+        Cited {
+            time: self.time,
+            text: U::concat(&parts),
+            ends: self.ends,
+            failed: self.failed,
+            source: self.source.clone(),
+        }
     }
 
     /// The citation's fields, borrowed (the one place that knows the order of `text`).
     fn view(&self) -> CitedView<'_> {
+        let text = self.text.as_str();
         let [event_id, service, action, account, region, source_ip, user_agent, error_code] =
             std::array::from_fn(|i| {
                 let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-                self.text.get(start..self.ends[i] as usize).unwrap_or_default()
+                text.get(start..self.ends[i] as usize).unwrap_or_default()
             });
         CitedView {
             event_id,
@@ -269,7 +337,7 @@ struct CitedView<'a> {
     source: &'a SourceOffset,
 }
 
-impl From<Evidence> for Cited {
+impl<T: CitedText> From<Evidence> for Cited<T> {
     fn from(e: Evidence) -> Self {
         let parts = [
             e.event_id.as_str(),
@@ -285,7 +353,13 @@ impl From<Evidence> for Cited {
     }
 }
 
-impl Serialize for Cited {
+impl<'de, T: CitedText> Deserialize<'de> for Cited<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Evidence::deserialize(deserializer).map(Self::from)
+    }
+}
+
+impl<T: CitedText> Serialize for Cited<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.view().serialize(serializer)
     }
@@ -359,7 +433,16 @@ mod tests {
         };
         let sparse = Evidence { region: String::new(), user_agent: String::new(), error_code: None, ..full.clone() };
         let empty_error = Evidence { error_code: Some(String::new()), ..full.clone() };
-        for e in [full, sparse, empty_error] {
+        let long = Evidence { user_agent: "a".repeat(INLINE_TEXT), ..full.clone() };
+        for e in [full, sparse, empty_error, long] {
+            // Held inline (or spilled, for the long one) the citation reads back the same.
+            let inline: Cited<InlineText> = Cited::from(e.clone());
+            assert_eq!(inline.to_evidence(), e);
+            assert_eq!(
+                serde_json::to_string(&inline).expect("serialize"),
+                serde_json::to_string(&e).expect("serialize")
+            );
+            assert_eq!(inline.convert::<Box<str>>(), Cited::from(e.clone()));
             let cited = Cited::from(e.clone());
             assert_eq!(cited.to_evidence(), e);
             assert_eq!((cited.time(), cited.event_id(), cited.action()), (e.time, "e1", "CreateUser"));

@@ -24,7 +24,7 @@ pub mod ip;
 pub mod reorder;
 pub mod time;
 
-pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Cited, Evidence};
+pub use alert::{Alert, AlertId, AlertIdentity, AttackRef, Cited, CitedText, Evidence, InlineText};
 pub use event::{Event, OrderPrefix, Origin, Outcome, SourceKind, SourceOffset};
 pub use field::{Builtin, FieldPath, FieldValue, RawPath, Segment};
 pub use identity::{Identity, IdentityKey, IdentityType};

@@ -11,7 +11,8 @@
 use crate::bounded::{BoundedLru, RecencyMap};
 use crate::classify::{Classifier, Signals};
 use crate::kinds::{self, Finding};
-use crate::state::{Baselines, DEFAULT_MAX_GROUPS, RuleState, StateStore};
+use crate::kinds::{sequence::Partials, threshold::WindowState};
+use crate::state::{Baselines, DEFAULT_MAX_GROUPS, RuleState, StateStore, TransientState};
 use crate::stats::EngineStats;
 use crate::suppress::Suppression;
 use chrono::{Datelike, Duration, Timelike};
@@ -223,7 +224,7 @@ pub struct Engine {
     pub(crate) identities: RecencyMap<IdentityState>,
     pub(crate) state: Baselines,
     /// Short-lived state (threshold windows, sequences in progress), expired by event time.
-    pub(crate) transient: StateStore,
+    pub(crate) transient: StateStore<TransientState>,
     /// The longest window of the short-lived kinds: their state is dropped once idle this long.
     transient_horizon: Duration,
     /// Alert times of rules de-duplicated by more than the identity: (rule index, key).
@@ -529,12 +530,12 @@ impl Engine {
             let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
             // A window waiting for its start event exists only once that event was seen.
             let create = is_start || t.after.is_none();
-            let fresh = || RuleState::Threshold(Box::default());
+            let fresh = || TransientState::Threshold(WindowState::default());
             let now = event.time;
             return self
                 .transient
                 .step(group, slot, now, create, fresh, |st| {
-                    let RuleState::Threshold(w) = st else { return (None, true) };
+                    let TransientState::Threshold(w) = st else { return (None, true) };
                     if is_start {
                         kinds::threshold::arm(t, w, event);
                         return (None, true);
@@ -554,11 +555,11 @@ impl Engine {
             let mut hits = kinds::sequence::StepHits::default();
             let starts = !seq.ordered || hits.matches(seq, 0, &subject);
             let group = self.key_cache.key(self.group_spaces[index], event, rule)?;
-            let fresh = || RuleState::Sequence(Box::default());
+            let fresh = || TransientState::Sequence(Partials::default());
             return self
                 .transient
                 .step(group, slot, event.time, starts, fresh, |st| {
-                    let RuleState::Sequence(p) = st else { return (None, true) };
+                    let TransientState::Sequence(p) = st else { return (None, true) };
                     let finding = kinds::sequence::observe(seq, p, &subject, &mut hits);
                     (finding, !p.is_empty())
                 })

@@ -11,7 +11,7 @@
 
 use crate::bounded::RecencyMap;
 use crate::engine::{Engine, EngineConfig, IdentityState, Pending};
-use crate::state::{GroupState, RuleState};
+use crate::state::{GroupState, KindState, TransientState};
 use nhiwatch_core::{EventTime, FieldPath, SourceOffset};
 use nhiwatch_decode::decode_record;
 use nhiwatch_rules::RulePack;
@@ -78,7 +78,7 @@ pub struct Snapshot {
     /// Baseline state per group (least recently active first).
     pub groups: Vec<(String, GroupState)>,
     /// Threshold windows and sequences in progress per group (least recently active first).
-    pub transient_groups: Vec<(String, GroupState)>,
+    pub transient_groups: Vec<(String, GroupState<TransientState>)>,
     /// Last alert time per (rule index, de-duplication key).
     pub dedup: Vec<(u16, String, EventTime)>,
     /// Events waiting for the watermark.
@@ -98,6 +98,40 @@ fn restored_identity<'a>(identities: &'a mut RecencyMap<IdentityState>, key: &st
         identities.put(key, IdentityState::default());
     }
     identities.peek_mut(key)
+}
+
+/// How a snapshot's rule indices and group namespaces map onto the restoring engine's.
+struct Remap<'a> {
+    /// Old rule index → new index, when the rule still exists.
+    rule_map: &'a [Option<u16>],
+    /// Old namespace → new namespace, by the group_by fields it stands for.
+    space_map: &'a [Option<u16>],
+    pack: &'a RulePack,
+}
+
+impl Remap<'_> {
+    /// The groups under their new keys, each holding the state of the rules that still exist
+    /// with the same kind; groups left with none are dropped.
+    fn groups<S: KindState>(&self, groups: Vec<(String, GroupState<S>)>) -> Vec<(String, GroupState<S>)> {
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, group) in groups {
+            let Some((ns, rest)) = key.split_once('\u{1f}') else { continue };
+            let Some(Some(new_ns)) = ns.parse::<usize>().ok().and_then(|n| self.space_map.get(n)) else { continue };
+            let rules: SmallVec<[(u16, S); 1]> = group
+                .rules
+                .into_iter()
+                .filter_map(|(old, state)| {
+                    let new = (*self.rule_map.get(old as usize)?)?;
+                    let kind = self.pack.rules()[new as usize].kind.name();
+                    (state.kind_name() == kind).then_some((new, state))
+                })
+                .collect();
+            if !rules.is_empty() {
+                out.push((format!("{new_ns}\u{1f}{rest}"), GroupState { rules, touched: group.touched }));
+            }
+        }
+        out
+    }
 }
 
 impl Engine {
@@ -174,27 +208,7 @@ impl Engine {
             new_spaces.insert(space_name(&rule.group_by), engine.group_space(i));
         }
         let space_map: Vec<Option<u16>> = snapshot.group_spaces.iter().map(|s| new_spaces.get(s).copied()).collect();
-        let pack = Arc::clone(&engine.pack);
-        let remap = |groups: Vec<(String, GroupState)>| -> Vec<(String, GroupState)> {
-            let mut out = Vec::with_capacity(groups.len());
-            for (key, group) in groups {
-                let Some((ns, rest)) = key.split_once('\u{1f}') else { continue };
-                let Some(Some(new_ns)) = ns.parse::<usize>().ok().and_then(|n| space_map.get(n)) else { continue };
-                let rules: SmallVec<[(u16, RuleState); 1]> = group
-                    .rules
-                    .into_iter()
-                    .filter_map(|(old, state)| {
-                        let new = (*rule_map.get(old as usize)?)?;
-                        let kind = pack.rules()[new as usize].kind.name();
-                        (state.kind_name() == kind).then_some((new, state))
-                    })
-                    .collect();
-                if !rules.is_empty() {
-                    out.push((format!("{new_ns}\u{1f}{rest}"), GroupState { rules, touched: group.touched }));
-                }
-            }
-            out
-        };
+        let remap = Remap { rule_map: &rule_map, space_map: &space_map, pack: &engine.pack };
         for (key, console_login) in snapshot.identities {
             let mut s = IdentityState::default();
             s.signals.console_login = console_login;
@@ -203,7 +217,7 @@ impl Engine {
         // Baselines of rules grouped by identity alone go back to their identity.
         let held = engine.state.identity_space.map(|ns| format!("{ns}\u{1f}"));
         let mut groups = Vec::new();
-        for (key, group) in remap(snapshot.groups) {
+        for (key, group) in remap.groups(snapshot.groups) {
             match held.as_deref().and_then(|p| key.strip_prefix(p)) {
                 Some(identity) => {
                     if let Some(s) = restored_identity(&mut engine.identities, identity) {
@@ -214,7 +228,7 @@ impl Engine {
             }
         }
         engine.state.store.import(groups);
-        engine.transient.import(remap(snapshot.transient_groups));
+        engine.transient.import(remap.groups(snapshot.transient_groups));
         engine.state.store.set_evictions_total(snapshot.state_evictions_total);
         for (old, key, t) in snapshot.dedup {
             if let Some(Some(new)) = rule_map.get(old as usize) {

@@ -20,14 +20,12 @@ use std::ops::DerefMut;
 /// Default cap on groups held (about 1–2 KiB each when idle).
 pub const DEFAULT_MAX_GROUPS: usize = 1_000_000;
 
-/// The state one rule keeps for one group.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The baseline one rule keeps for one group (an identity, most often).
 ///
 /// Large states are boxed so every entry costs only what its own kind needs (an enum is as
 /// large as its largest variant).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RuleState {
-    /// Sliding window of a threshold rule.
-    Threshold(Box<WindowState>),
     /// Values seen.
     NewValue(ValueSet),
     /// Day and hour activity.
@@ -36,55 +34,88 @@ pub enum RuleState {
     Spike(Box<SpikeState>),
     /// Last located event.
     Travel(Box<LastFix>),
-    /// Sequences in progress.
-    Sequence(Box<Partials>),
     /// Last activity.
     Dormant(DormantState),
+}
+
+/// The state one threshold or sequence rule keeps for one group: short-lived (a window, an
+/// hour), made and dropped by most events of an address-grouped sequence, so held in the
+/// group's table slot itself: making one allocates nothing, and dropping one whose time is up
+/// frees nothing scattered across the heap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "held in place on purpose: a sequence run made and dropped per event must not cost an allocation"
+)]
+pub enum TransientState {
+    /// Sliding window of a threshold rule.
+    Threshold(WindowState),
+    /// Sequences in progress.
+    Sequence(Partials),
+}
+
+/// What a group holds for one rule: its kind is checked against the rule's when a snapshot is
+/// restored.
+pub trait KindState {
+    /// The rule kind this state belongs to (as written in rule files).
+    fn kind_name(&self) -> &'static str;
+}
+
+impl KindState for TransientState {
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Threshold(_) => "threshold",
+            Self::Sequence(_) => "sequence",
+        }
+    }
 }
 
 impl RuleState {
     /// Asks the processor to start loading what evaluating this state will read first.
     pub(crate) fn warm(&self) {
         match self {
-            Self::Threshold(s) => crate::prefetch::value(&**s),
             Self::NewValue(s) => s.warm(),
             Self::OffHours(s) => crate::prefetch::value(&**s),
             Self::Spike(s) => crate::prefetch::value(&**s),
             Self::Travel(s) => crate::prefetch::value(&**s),
-            Self::Sequence(s) => crate::prefetch::value(&**s),
             Self::Dormant(_) => {}
         }
     }
+}
 
-    /// The rule kind this state belongs to (as written in rule files).
-    pub fn kind_name(&self) -> &'static str {
+impl KindState for RuleState {
+    fn kind_name(&self) -> &'static str {
         match self {
-            Self::Threshold(_) => "threshold",
             Self::NewValue(_) => "new_value",
             Self::OffHours(_) => "off_hours",
             Self::Spike(_) => "spike",
             Self::Travel(_) => "impossible_travel",
-            Self::Sequence(_) => "sequence",
             Self::Dormant(_) => "dormant",
         }
     }
 }
 
 /// Every rule's state for one group, by rule index.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct GroupState {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupState<S = RuleState> {
     /// (rule index, state), few entries; the first is stored inline (most groups other than
     /// identities are watched by one rule).
-    pub rules: SmallVec<[(u16, RuleState); 1]>,
+    pub rules: SmallVec<[(u16, S); 1]>,
     /// Event time the group was last touched (used to expire short-lived state).
     #[serde(default)]
     pub touched: Option<nhiwatch_core::EventTime>,
 }
 
+impl<S> Default for GroupState<S> {
+    fn default() -> Self {
+        Self { rules: SmallVec::new(), touched: None }
+    }
+}
+
 /// The state of `rule` among one group's `rules`, created by `make` when absent.
-pub fn rule_state<R>(rules: &mut R, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState
+pub fn rule_state<S, R>(rules: &mut R, rule: u16, make: impl FnOnce() -> S) -> &mut S
 where
-    R: DerefMut<Target = [(u16, RuleState)]> + Extend<(u16, RuleState)>,
+    R: DerefMut<Target = [(u16, S)]> + Extend<(u16, S)>,
 {
     let pos = match rules.iter().position(|(r, _)| *r == rule) {
         Some(p) => p,
@@ -130,13 +161,13 @@ impl Baselines {
 /// new group; keys as long as most (an address, an identity's ARN) are held in the table
 /// itself, so making a group allocates nothing for the key and nothing for recency.
 #[derive(Debug)]
-pub struct StateStore {
-    groups: RecencyMap<GroupState>,
+pub struct StateStore<S = RuleState> {
+    groups: RecencyMap<GroupState<S>>,
     /// [`RecencyMap::inserts_total`] at the last sweep of idle groups.
     swept_at: u64,
 }
 
-impl StateStore {
+impl<S: Clone> StateStore<S> {
     /// A store holding at most `max_groups` groups.
     pub fn new(max_groups: usize) -> Self {
         Self { groups: RecencyMap::new(max_groups), swept_at: 0 }
@@ -153,7 +184,7 @@ impl StateStore {
     }
 
     /// The state of `rule` for `group`, created by `make` when absent. Marks the group active.
-    pub fn get_or_insert(&mut self, group: &str, rule: u16, make: impl FnOnce() -> RuleState) -> &mut RuleState {
+    pub fn get_or_insert(&mut self, group: &str, rule: u16, make: impl FnOnce() -> S) -> &mut S {
         rule_state(&mut self.groups.get_or_insert_mut(group, GroupState::default).rules, rule, make)
     }
 
@@ -177,8 +208,8 @@ impl StateStore {
         rule: u16,
         now: nhiwatch_core::EventTime,
         create: bool,
-        make: impl FnOnce() -> RuleState,
-        step: impl FnOnce(&mut RuleState) -> (R, bool),
+        make: impl FnOnce() -> S,
+        step: impl FnOnce(&mut S) -> (R, bool),
     ) -> Option<R> {
         let g = if create {
             self.groups.get_or_insert_mut(group, GroupState::default)
@@ -217,12 +248,12 @@ impl StateStore {
     }
 
     /// Every group, least recently active first (the order to re-insert them in).
-    pub fn export(&self) -> Vec<(String, GroupState)> {
+    pub fn export(&self) -> Vec<(String, GroupState<S>)> {
         self.groups.oldest_first().into_iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
     /// Re-inserts exported groups (least recently active first).
-    pub fn import(&mut self, groups: Vec<(String, GroupState)>) {
+    pub fn import(&mut self, groups: Vec<(String, GroupState<S>)>) {
         for (k, v) in groups {
             self.groups.put(&k, v);
         }

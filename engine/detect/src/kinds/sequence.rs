@@ -2,7 +2,7 @@
 
 use super::Finding;
 use crate::engine::MAX_EVIDENCE;
-use nhiwatch_core::{Cited, Event, EventTime, FieldPath};
+use nhiwatch_core::{Cited, CitedText, Event, EventTime, FieldPath, InlineText};
 use nhiwatch_rules::{Sequence, Subject};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -51,13 +51,14 @@ impl<'de> Deserialize<'de> for Captured {
 }
 
 /// A run in progress. Most groups hold one run that has taken one step, so the first run, its
-/// first value and its first cited event are stored inline: starting a run allocates little.
+/// first value and its first cited event (text included) are stored inline: starting a run
+/// allocates nothing when they fit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Run {
     started: EventTime,
     next: usize,
     vars: Vars,
-    evidence: SmallVec<[Cited; 1]>,
+    evidence: SmallVec<[Cited<InlineText>; 1]>,
     /// [`first_hash`] of the values captured at the first step; 0 when not known (a run
     /// restored from a snapshot, which does not keep it).
     #[serde(skip)]
@@ -89,7 +90,7 @@ fn finding(seq: &Sequence, evidence: Vec<Cited>, steps: Vec<Value>, vars: Map<St
     Finding { count: evidence.len() as u64, evidence, context, trigger_ids: ids }
 }
 
-fn step_json(name: &str, e: &Cited) -> Value {
+fn step_json<T: CitedText>(name: &str, e: &Cited<T>) -> Value {
     json!({"step": name, "action": e.action(), "event_id": e.event_id(), "time": super::time_text(e.time())})
 }
 
@@ -212,7 +213,7 @@ pub fn observe(seq: &Sequence, st: &mut Partials, subject: &Subject<'_>, hits: &
         let run = st.runs.remove(i);
         let steps: Vec<Value> = seq.steps.iter().zip(&run.evidence).map(|(s, e)| step_json(&s.name, e)).collect();
         let vars: Map<String, Value> = run.vars.iter().map(|(k, v)| (k.to_string(), Value::from(v.as_str()))).collect();
-        finding(seq, run.evidence.into_vec(), steps, vars)
+        finding(seq, run.evidence.iter().map(Cited::convert).collect(), steps, vars)
     });
     // Other runs completed by the same event are the same finding (one alert cites it).
     st.runs.retain(|r| r.next < seq.steps.len());
