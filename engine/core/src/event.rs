@@ -30,6 +30,10 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// Every source, in declaration order (`ALL[kind as usize] == kind`).
+    pub const ALL: [Self; 6] =
+        [Self::CloudTrail, Self::GcpAudit, Self::AzureActivity, Self::AzureSignIn, Self::AzureAudit, Self::K8sAudit];
+
     /// The name used in rules (`source`) and alerts.
     pub fn as_str(self) -> &'static str {
         match self {

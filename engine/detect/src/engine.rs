@@ -492,7 +492,7 @@ impl Engine {
     fn evaluate_rules(&mut self, event: &Event, alerts: &mut Vec<Alert>) {
         self.key_cache.clear();
         let mut candidates = std::mem::take(&mut self.candidates);
-        self.pack.candidates(&event.action, &mut candidates);
+        self.pack.candidates(event.source, &event.action, &mut candidates);
         let pack = Arc::clone(&self.pack);
         for &index in &candidates {
             let rule = &pack.rules()[index];

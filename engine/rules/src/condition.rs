@@ -154,20 +154,31 @@ impl Condition {
     /// (used to index rules by action; compared without case there, as Sigma compares them).
     /// `None` means any action may match.
     pub fn required_actions(&self) -> Option<Vec<String>> {
-        use nhiwatch_core::field::Builtin;
+        self.required_values(nhiwatch_core::field::Builtin::Action)
+    }
+
+    /// The log sources (`source`) this condition can match, if it requires one of a fixed set
+    /// (used to skip rules written for another source); `None` means any source may match.
+    pub fn required_sources(&self) -> Option<Vec<String>> {
+        self.required_values(nhiwatch_core::field::Builtin::Source)
+    }
+
+    /// The values `field` must take for the condition to match, if it requires one of a fixed
+    /// set: a top-level `equals`/`in` on the field, or one in every branch of an `any`.
+    fn required_values(&self, field: nhiwatch_core::field::Builtin) -> Option<Vec<String>> {
         match self {
-            Self::Field(Predicate { field: FieldPath::Builtin(Builtin::Action), op: Op::In(values), .. }) => values
+            Self::Field(Predicate { field: FieldPath::Builtin(b), op: Op::In(values), .. }) if *b == field => values
                 .iter()
                 .map(|v| match v {
                     Scalar::Str(s) => Some(s.clone()),
                     _ => None,
                 })
                 .collect(),
-            Self::All(children) => children.iter().find_map(Self::required_actions),
+            Self::All(children) => children.iter().find_map(|c| c.required_values(field)),
             Self::Any(children) => {
                 let mut all = Vec::new();
                 for c in children {
-                    all.extend(c.required_actions()?);
+                    all.extend(c.required_values(field)?);
                 }
                 Some(all)
             }

@@ -4,18 +4,21 @@ use crate::attack::AttackTable;
 use crate::error::{LoadError, PackError, RuleError, from_yaml};
 use crate::rule::Rule;
 use crate::spec::RuleSpec;
+use nhiwatch_core::SourceKind;
 use std::collections::{BTreeMap, HashMap};
 
 /// Compiled rules in load order, with an index from action (ASCII-lowercased: Sigma compares
 /// without case; a rule that compares exactly still checks its own condition) to the rules that
-/// can match it.
+/// can match it. Rules that may match any action are listed per log source, leaving out those
+/// whose condition requires another source (a GCP rule is not tried on CloudTrail events).
 #[derive(Debug, Clone, Default)]
 pub struct RulePack {
     rules: Vec<Rule>,
     /// Sigma rules that could not be supported: (file, reason).
     unsupported: Vec<(String, String)>,
     by_action: HashMap<String, Vec<usize>>,
-    any_action: Vec<usize>,
+    /// By source (`SourceKind as usize`): the rules that may match any action of it.
+    any_action: [Vec<usize>; SourceKind::ALL.len()],
 }
 
 impl RulePack {
@@ -67,11 +70,14 @@ impl RulePack {
     /// Builds the index over compiled rules.
     pub fn from_rules(rules: Vec<Rule>) -> Self {
         let mut by_action: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut any_action = Vec::new();
+        let mut any_action: [Vec<usize>; SourceKind::ALL.len()] = Default::default();
         for (i, rule) in rules.iter().enumerate() {
-            let after_needs_any = matches!(&rule.kind, crate::RuleKind::Threshold(t) if t.after.is_some());
-            match (&rule.actions, after_needs_any) {
-                (Some(actions), false) => {
+            let after = match &rule.kind {
+                crate::RuleKind::Threshold(t) => t.after.as_ref(),
+                _ => None,
+            };
+            match (&rule.actions, after) {
+                (Some(actions), None) => {
                     for a in actions {
                         let list = by_action.entry(a.to_ascii_lowercase()).or_default();
                         if list.last() != Some(&i) {
@@ -79,7 +85,23 @@ impl RulePack {
                         }
                     }
                 }
-                _ => any_action.push(i),
+                _ => {
+                    // A start event (`after`) is looked for in every event the rule sees, so
+                    // it must require the same sources for the rule to be skipped.
+                    let mut sources = rule.condition.required_sources();
+                    if let Some(after) = after {
+                        match (&mut sources, after.required_sources()) {
+                            (Some(s), Some(more)) => s.extend(more),
+                            _ => sources = None,
+                        }
+                    }
+                    for (kind, list) in SourceKind::ALL.iter().zip(&mut any_action) {
+                        // Compared without case: a superset is safe (the condition decides).
+                        if sources.as_ref().is_none_or(|s| s.iter().any(|v| v.eq_ignore_ascii_case(kind.as_str()))) {
+                            list.push(i);
+                        }
+                    }
+                }
             }
         }
         Self { rules, unsupported: Vec::new(), by_action, any_action }
@@ -100,8 +122,8 @@ impl RulePack {
         self.rules.is_empty()
     }
 
-    /// Indices of the rules that may match `action`, in load order.
-    pub fn candidates(&self, action: &str, out: &mut Vec<usize>) {
+    /// Indices of the rules that may match `action` of a `source` event, in load order.
+    pub fn candidates(&self, source: SourceKind, action: &str, out: &mut Vec<usize>) {
         out.clear();
         // Lowered on the stack: actions are short, and this runs for every event.
         let mut buf = [0u8; 96];
@@ -119,7 +141,7 @@ impl RulePack {
         };
         let indexed = indexed.map_or(&[][..], Vec::as_slice);
         let (mut i, mut j) = (0, 0);
-        let any = &self.any_action;
+        let any = &self.any_action[source as usize];
         while i < indexed.len() || j < any.len() {
             let take_indexed = j >= any.len() || (i < indexed.len() && indexed[i] < any[j]);
             if take_indexed {

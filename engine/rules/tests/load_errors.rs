@@ -26,10 +26,45 @@ condition:
 fn a_good_rule_loads_and_is_indexed_by_action() {
     let pack = load(GOOD).expect("loads");
     let mut out = Vec::new();
-    pack.candidates("CreateUser", &mut out);
+    pack.candidates(nhiwatch_core::SourceKind::CloudTrail, "CreateUser", &mut out);
     assert_eq!(out, [0]);
-    pack.candidates("ListUsers", &mut out);
+    pack.candidates(nhiwatch_core::SourceKind::CloudTrail, "ListUsers", &mut out);
     assert!(out.is_empty());
+}
+
+#[test]
+fn rules_for_any_action_are_tried_only_on_the_sources_their_condition_allows() {
+    use nhiwatch_core::SourceKind;
+    let rule = |id: &str, condition: &str| {
+        GOOD.replace("id: x", &format!("id: {id}")).replace(
+            "  all:\n    - {field: action, equals: CreateUser}\n    - {field: identity.nhi, equals: true}\n",
+            condition,
+        )
+    };
+    let files: Vec<(String, String)> = [
+        rule("gcp", "  all:\n    - {field: source, equals: gcp_audit}\n    - {field: outcome, equals: success}\n"),
+        rule("any-source", "  {field: identity.nhi, equals: true}\n"),
+        rule("k8s-or-gcp", "  any:\n    - {field: source, equals: K8S_AUDIT, case_insensitive: true}\n    - {field: source, in: [gcp_audit]}\n"),
+        rule("not-gcp", "  not: {field: source, equals: gcp_audit}\n"),
+        rule("gcp-or-anything", "  any:\n    - {field: source, equals: gcp_audit}\n    - {field: identity.nhi, equals: true}\n"),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, text)| (format!("rules/r{i}.yml"), text))
+    .collect();
+    let table = AttackTable::parse("attack.yml", TABLE).expect("table");
+    let pack = RulePack::load(&files, &table).expect("loads");
+    let mut out = Vec::new();
+    let mut ids = |source| {
+        pack.candidates(source, "AnyAction", &mut out);
+        out.iter().map(|i| pack.rules()[*i].id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(SourceKind::CloudTrail), ["any-source", "not-gcp", "gcp-or-anything"]);
+    assert_eq!(ids(SourceKind::GcpAudit), ["gcp", "any-source", "k8s-or-gcp", "not-gcp", "gcp-or-anything"]);
+    assert_eq!(ids(SourceKind::K8sAudit), ["any-source", "k8s-or-gcp", "not-gcp", "gcp-or-anything"]);
+    for (i, kind) in SourceKind::ALL.iter().enumerate() {
+        assert_eq!(*kind as usize, i, "ALL is in declaration order");
+    }
 }
 
 fn expect_error(text: &str, want: &str) {
