@@ -64,11 +64,7 @@ impl AlertId {
             hasher.update(part.as_ref().as_bytes());
             hasher.update([0u8]);
         }
-        let digest = hasher.finalize();
-        let mut text = [0u8; 32];
-        // Sixteen bytes always fit 32 hex digits, and hex digits are ASCII.
-        let _ = hex::encode_to_slice(&digest[..16], &mut text);
-        Self(String::from_utf8_lossy(&text).into_owned())
+        Self(hex::encode(&hasher.finalize()[..16]))
     }
 }
 
