@@ -152,16 +152,14 @@ pub struct Cited<T: CitedText = Box<str>> {
 /// What holds a [`Cited`] event's text.
 pub trait CitedText {
     /// The parts, one after another.
-    fn concat(parts: &[&str; 8]) -> Self;
+    fn concat(parts: &[&str]) -> Self;
     /// The text.
     fn as_str(&self) -> &str;
 }
 
 impl CitedText for Box<str> {
-    fn concat(parts: &[&str; 8]) -> Self {
-        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        parts.iter().for_each(|p| text.push_str(p));
-        text.into_boxed_str()
+    fn concat(parts: &[&str]) -> Self {
+        parts.concat().into_boxed_str()
     }
 
     fn as_str(&self) -> &str {
@@ -169,27 +167,56 @@ impl CitedText for Box<str> {
     }
 }
 
-/// Bytes of text an [`InlineText`] holds without allocating: a CloudTrail record's cited
-/// fields, 36-character event id and SDK user agent (often 100–200 characters) included.
+/// Bytes of text an [`InlineText`] holds without allocating by default: a CloudTrail record's
+/// cited fields, 36-character event id and SDK user agent (often 100–200 characters) included.
 pub const INLINE_TEXT: usize = 320;
 
-/// A cited event's text held in the citation itself while it fits in [`INLINE_TEXT`] bytes:
-/// for state that cites an event it is unlikely to report (a sequence's first step, which most
-/// events start and few complete), so citing costs no allocation and dropping no scattered
-/// free.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InlineText(SmallVec<[u8; INLINE_TEXT]>);
+/// Text held in place while it fits in `N` bytes (on the heap beyond): for state made and
+/// dropped per event, such as a sequence's first step, which most events start and few
+/// complete, so holding it costs no allocation and dropping it no scattered free. Written as
+/// the text itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InlineText<const N: usize = INLINE_TEXT>(SmallVec<[u8; N]>);
 
-impl CitedText for InlineText {
-    fn concat(parts: &[&str; 8]) -> Self {
-        let mut text = SmallVec::with_capacity(parts.iter().map(|p| p.len()).sum());
-        parts.iter().for_each(|p| text.extend_from_slice(p.as_bytes()));
-        Self(text)
+impl<const N: usize> InlineText<N> {
+    /// A copy of `text`.
+    pub fn new(text: &str) -> Self {
+        Self(SmallVec::from_slice(text.as_bytes()))
+    }
+
+    /// Appends `text`.
+    pub fn push_str(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Always UTF-8: made from `&str`s.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> CitedText for InlineText<N> {
+    fn concat(parts: &[&str]) -> Self {
+        let mut text = Self(SmallVec::with_capacity(parts.iter().map(|p| p.len()).sum()));
+        parts.iter().for_each(|p| text.push_str(p));
+        text
     }
 
     fn as_str(&self) -> &str {
-        // Always UTF-8: made from `&str`s.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        Self::as_str(self)
+    }
+}
+
+impl<const N: usize> Serialize for InlineText<N> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for InlineText<N> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| Self::new(&text))
     }
 }
 
@@ -227,20 +254,9 @@ impl<T: CitedText> Cited<T> {
 
     /// The same citation with its text held by `U`.
     pub fn convert<U: CitedText>(&self) -> Cited<U> {
-        let v = self.view();
-        let parts = [
-            v.event_id,
-            v.service,
-            v.action,
-            v.account,
-            v.region,
-            v.source_ip,
-            v.user_agent,
-            v.error_code.unwrap_or_default(),
-        ];
         Cited {
             time: self.time,
-            text: U::concat(&parts),
+            text: U::concat(&[self.text.as_str()]),
             ends: self.ends,
             failed: self.failed,
             source: self.source.clone(),

@@ -20,34 +20,12 @@ const INLINE_VALUE: usize = 64;
 
 /// A captured value, held in the run when it fits, so that starting a run (which most events
 /// of a sequence grouped by address do) allocates one block less. Written as text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Captured(SmallVec<[u8; INLINE_VALUE]>);
+type Captured = InlineText<INLINE_VALUE>;
 
-impl Captured {
-    /// The first value at `path` in `event`, as text; `None` when absent.
-    fn of(event: &Event, path: &FieldPath) -> Option<Self> {
-        let mut value = Self::default();
-        let found = event.with_field_text(path, |text| value.0.extend_from_slice(text.as_bytes()));
-        found.then_some(value)
-    }
-
-    /// The value (always UTF-8: made from text).
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
-
-impl Serialize for Captured {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Captured {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(Self(SmallVec::from_slice(text.as_bytes())))
-    }
+/// The first value at `path` in `event`, as text; `None` when absent.
+fn captured(event: &Event, path: &FieldPath) -> Option<Captured> {
+    let mut value = Captured::default();
+    event.with_field_text(path, |text| value.push_str(text)).then_some(value)
 }
 
 /// A run in progress. Most groups hold one run that has taken one step, so the first run, its
@@ -172,7 +150,7 @@ fn first_hash(seq: &Sequence, event: &Event) -> Option<u64> {
 }
 
 fn captures(seq: &Sequence, step: usize, event: &Event) -> Option<Vars> {
-    seq.steps[step].capture.iter().map(|(var, path)| Captured::of(event, path).map(|v| (Arc::clone(var), v))).collect()
+    seq.steps[step].capture.iter().map(|(var, path)| captured(event, path).map(|v| (Arc::clone(var), v))).collect()
 }
 
 /// Advances runs with the event, starts a new one when it matches the first step, and returns
@@ -257,7 +235,7 @@ mod tests {
     fn captured_values_are_written_as_text_whether_held_inline_or_not() {
         let long = format!("arn:aws:iam::111111111111:role/{}", "x".repeat(INLINE_VALUE));
         for text in ["arn:aws:iam::111111111111:user/alice", long.as_str()] {
-            let value = Captured(SmallVec::from_slice(text.as_bytes()));
+            let value = Captured::new(text);
             let json = serde_json::to_string(&value).expect("serialises");
             assert_eq!(json, serde_json::to_string(text).expect("serialises"), "written as the text itself");
             let back: Captured = serde_json::from_str(&json).expect("reads back");
